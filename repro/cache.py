@@ -1,0 +1,91 @@
+"""Input-hashed cache for expensive steps, with atomic writes and resumable checkpoints.
+
+``cached(name, key, compute)`` returns the stored result for ``(name, key, code version)`` or runs
+``compute(ckpt)`` and stores what it returns. ``ckpt`` is a :class:`Checkpoint` the step may use
+to save its state as it goes: after an interruption the next call finds that state and resumes.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from repro.paths import cache_dir
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | Path) -> Any:
+    return torch.load(Path(path), map_location="cpu", weights_only=False)
+
+
+def key_hash(key: Any) -> str:
+    """A stable short hash of a JSON-able key (dicts are sorted; dataclasses pass through ``vars``)."""
+    blob = json.dumps(key, sort_keys=True, default=lambda o: getattr(o, "__dict__", repr(o)))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def code_version(*objs: Any) -> str:
+    """Hash of the source files that define ``objs`` (functions, classes or modules)."""
+    h = hashlib.sha256()
+    for obj in objs:
+        try:
+            h.update(Path(inspect.getsourcefile(obj)).read_bytes())
+        except (TypeError, OSError):
+            h.update(repr(obj).encode())
+    return h.hexdigest()[:12]
+
+
+class Checkpoint:
+    """Resumable state of one cached step: ``load()`` returns the last saved state or ``None``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> Any | None:
+        return load(self.path) if self.path.exists() else None
+
+    def save(self, state: Any) -> None:
+        atomic_save(state, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def cached(name: str, key: Any, compute: Callable[[Checkpoint], Any], *, code: tuple = (),
+           directory: Path | None = None) -> Any:
+    """The cached result of ``compute`` for this ``name`` and ``key``; computed (resuming) if missing.
+
+    ``code`` lists the functions or modules whose source is part of the key (``compute`` always is).
+    """
+    root = Path(directory or cache_dir())
+    digest = key_hash({"key": key, "code": code_version(compute, *code)})
+    result_path = root / f"{name}-{digest}.pt"
+    if result_path.exists():
+        return load(result_path)
+    ckpt = Checkpoint(root / f"{name}-{digest}.ckpt")
+    result = compute(ckpt)
+    atomic_save(result, result_path)
+    ckpt.clear()
+    return result

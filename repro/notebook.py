@@ -1,0 +1,58 @@
+"""What every notebook does first: pick the profile, the output folder, the seed and the style.
+
+    ctx = setup(profile, out_dir, overrides)
+    ctx.profile.weights.epochs          # the profile's knobs
+    ctx.save_figure(fig, "sa-fig3")     # PNG + PDF into the figures folder
+    ctx.save_table(df, "sa-table5")     # CSV + Markdown + LaTeX
+    ctx.record("sa-fig3", measured=..., verdict="holds")
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from repro import artifacts, outputs
+from repro.paths import figures_dir
+from repro.profiles import Profile, get_profile
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class Context:
+    profile: Profile
+    out: Path
+
+    def save_figure(self, fig, name: str) -> list[Path]:
+        return outputs.save_figure(fig, name, self.out)
+
+    def save_table(self, df, name: str, **kw) -> list[Path]:
+        return outputs.save_table(df, name, self.out, **kw)
+
+    def record(self, artifact_id: str, measured: str, verdict: str, reason: str = "", **numbers) -> Path:
+        return artifacts.record(artifact_id, measured, verdict, reason, out_dir=self.out,
+                                profile=self.profile.name, **numbers)
+
+
+def setup(profile: str | None = None, out_dir: str | None = None,
+          overrides: dict[str, Any] | None = None) -> Context:
+    """Resolve the profile (``$REPRO_PROFILE`` or ``default``) and the output folder, seed, style."""
+    prof = get_profile(profile, overrides)
+    out = Path(out_dir) if out_dir else figures_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(prof.seed)
+    outputs.style()
+    return Context(prof, out)

@@ -1,0 +1,132 @@
+"""``run-all``: execute the numbered notebooks headlessly with papermill and write the manifest.
+
+Executed copies go to ``build/notebooks/<profile>/``; artifacts go to the figures folder (or
+``--out``); ``manifest.json`` there records the profile, commit, seed, versions, device and the
+duration of every notebook. A failing notebook is named with its failing cell and the command
+exits non-zero after the others have run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from repro import artifacts
+from repro.paths import NOTEBOOKS_DIR, REPO_ROOT, build_dir, figures_dir
+from repro.profiles import get_profile
+
+VERSIONED = ("torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "papermill", "sacrebleu",
+             "sentencepiece", "tqdm")
+
+
+def notebook_path(name: str) -> Path:
+    return NOTEBOOKS_DIR / f"{name}.ipynb"
+
+
+def select_notebooks(only: list[str] | None) -> list[str]:
+    """The notebooks to run: those behind the ``only`` artifact ids, else every numbered notebook."""
+    if only:
+        names = {artifacts.get(i).notebook for i in only}  # unknown ids raise, listing the valid ones
+        return [n for n in artifacts.NOTEBOOKS if n in names]
+    return [n for n in artifacts.NOTEBOOKS if notebook_path(n).exists()]
+
+
+def git_commit() -> dict:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    status = git("status", "--porcelain", "--", ".", ":!figures")
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(status)}
+
+
+def environment() -> dict:
+    versions = {"python": platform.python_version()}
+    for pkg in VERSIONED:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    import torch
+
+    dev = {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
+           "torch_threads": torch.get_num_threads(),
+           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {"versions": versions, "device": dev}
+
+
+def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dict:
+    """Execute one notebook; returns its manifest entry (status, duration, failing cell)."""
+    import papermill as pm
+
+    src = notebook_path(name)
+    if not src.exists():
+        return {"status": "missing", "duration_s": 0.0, "error": f"{src} does not exist"}
+    dst = build_dir() / "notebooks" / profile / src.name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    entry: dict = {"status": "ok", "executed_copy": str(dst)}
+    try:
+        pm.execute_notebook(str(src), str(dst), parameters={"profile": profile, "out_dir": str(out)},
+                            kernel_name="python3", language="python", progress_bar=False,
+                            execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR))
+    except pm.PapermillExecutionError as err:
+        entry.update(status="failed", cell_index=err.cell_index, execution_count=err.exec_count,
+                     error=f"{err.ename}: {err.evalue}")
+    except Exception as err:  # a timeout or a dead kernel: still name the notebook
+        entry.update(status="failed", error=f"{type(err).__name__}: {err}")
+    entry["duration_s"] = round(time.perf_counter() - start, 1)
+    return entry
+
+
+def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = None) -> int:
+    """Run the series; returns the process exit code (0 when every notebook succeeded)."""
+    prof = get_profile(profile)  # unknown profile: a ConfigError naming the valid ones
+    names = select_notebooks(only)
+    out = Path(out_dir) if out_dir else figures_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    notebooks = old.get("notebooks", {}) if old.get("profile") == prof.name else {}
+    manifest = {"profile": prof.name, "seed": prof.seed,
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                **git_commit(), **environment(), "profile_config": prof.to_dict()}
+    failures = []
+    bar = tqdm(names, desc=f"run-all [{prof.name}]", unit="notebook")
+    for name in bar:
+        bar.set_postfix_str(name)
+        entry = run_notebook(name, prof.name, out, prof.notebook_timeout_s)
+        notebooks[name] = entry
+        if entry["status"] != "ok":
+            where = f", cell {entry['cell_index']}" if "cell_index" in entry else ""
+            failures.append(f"notebooks/{name}.ipynb{where}: {entry['error']}")
+            tqdm.write(f"FAILED notebooks/{name}.ipynb{where}: {entry['error']}")
+    manifest["notebooks"] = notebooks
+    manifest["total_duration_s"] = round(sum(e.get("duration_s", 0) for e in notebooks.values()), 1)
+    tmp = manifest_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    tmp.replace(manifest_path)
+    try:
+        from repro.report import write_report
+    except ImportError:
+        write_report = None
+    if write_report is not None:
+        write_report(out)
+    missing = [a.id for a in artifacts.REGISTRY if a.notebook in names and not a.present(out)]
+    print(f"run-all [{prof.name}]: {len(names) - len(failures)}/{len(names)} notebooks ok; "
+          f"manifest {manifest_path}")
+    if missing:
+        print(f"artifacts still missing: {', '.join(missing)}")
+    for f in failures:
+        print(f"FAILED {f}", file=sys.stderr)
+    return 1 if failures else 0

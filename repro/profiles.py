@@ -1,0 +1,193 @@
+"""Run profiles, validated on construction, all in one place.
+
+``smoke``: each notebook well under 2 minutes on 2 CPU cores (CI runs it through nbval).
+``default``: the whole series under 60 minutes on 2 CPU cores, real experiments at reduced scale.
+``paper``: the papers' own settings, for a GPU and user-supplied datasets.
+
+A profile is a :class:`Profile` holding one section per area of the library. A notebook reads
+``ctx.profile.<section>.<field>``; its ``parameters`` cell can override single fields with
+``overrides={"section.field": value}``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An invalid configuration: an unknown key or a value out of range."""
+
+
+def _check(cfg: Any) -> None:
+    """Reject negative counts and non-positive rates in a section (fields named like sizes)."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (int, float)) and value < 0:
+            raise ConfigError(f"{type(cfg).__name__}.{f.name} must be >= 0, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Section:
+    """Base of every profile section: validated on construction."""
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+
+@dataclass(frozen=True)
+class DataConfig(Section):
+    """Dataset sizes and paths. Paths are ``None`` unless the user supplies them (``paper`` profile)."""
+    fashion_train_subset: int = 0  # 0 = the full 60k training set
+    fashion_test_subset: int = 0   # 0 = the full 10k test set
+    corpus_max_pairs: int = 0      # 0 = all pairs of the translation corpus
+    spm_vocab_size: int = 8000
+    cifar_root: str | None = None
+    imagenet_root: str | None = None
+    wmt14_root: str | None = None
+
+
+@dataclass(frozen=True)
+class WeightsConfig(Section):
+    """Notebook 01: weight distributions of Conv / Add / Shift networks, the transformation kernel."""
+    train_subset: int = 6000
+    epochs: int = 1
+    batch_size: int = 128
+    width: int = 16
+    kernel_fit_steps: int = 300
+
+
+@dataclass(frozen=True)
+class CostConfig(Section):
+    """Notebook 02: cost models (exact, same in every profile except the zoo subset)."""
+    bits: tuple[int, ...] = (32, 8)
+
+
+@dataclass(frozen=True)
+class SupernetConfig(Section):
+    """Notebooks 03-05: ShiftAddNAS supernets, one-shot training, evolutionary search, ablation."""
+    scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1/2 dims are shrunk
+    cv_steps: int = 100
+    nlp_steps: int = 100
+    batch_size: int = 64
+    search_iterations: int = 3
+    population: int = 10
+    ablation_subnets: int = 10
+    standalone_steps: int = 50
+
+
+@dataclass(frozen=True)
+class BitshiftConfig(Section):
+    """Notebook 06: ShiftNAS bit-shift DOTS search and its ablations."""
+    train_subset: int = 2000
+    search_epochs: int = 2
+    eval_epochs: int = 1
+    init_channels: int = 8
+    search_layers: int = 5
+    eval_layers: int = 8
+    batch_size: int = 64
+
+
+@dataclass(frozen=True)
+class ProbShiftConfig(Section):
+    """Notebook 07: probability shift and the architecture generator."""
+    train_subset: int = 2000
+    epochs: int = 2
+    batch_size: int = 64
+    fig2_samples: int = 10000
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One run profile: a name, the seed, the per-notebook timeout, and one section per area."""
+    name: str
+    seed: int = 0
+    notebook_timeout_s: int | None = 600
+    data: DataConfig = field(default_factory=DataConfig)
+    weights: WeightsConfig = field(default_factory=WeightsConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    bitshift: BitshiftConfig = field(default_factory=BitshiftConfig)
+    probshift: ProbShiftConfig = field(default_factory=ProbShiftConfig)
+
+    def __post_init__(self) -> None:
+        if self.name not in PROFILE_NAMES:
+            raise ConfigError(f"unknown profile {self.name!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+
+    def override(self, overrides: dict[str, Any] | None) -> "Profile":
+        """A copy with ``{"section.field": value}`` overrides; an unknown key names the valid ones."""
+        prof = self
+        for key, value in (overrides or {}).items():
+            section, _, name = key.partition(".")
+            sections = [f.name for f in fields(self) if dataclasses.is_dataclass(getattr(self, f.name))]
+            if not name:
+                if section not in {f.name for f in fields(self)} or section in sections:
+                    raise ConfigError(f"unknown override {key!r}; valid: seed, notebook_timeout_s, "
+                                      f"or SECTION.FIELD with SECTION in {sections}")
+                prof = replace(prof, **{section: value})
+                continue
+            if section not in sections:
+                raise ConfigError(f"unknown profile section {section!r} in {key!r}; valid sections: {sections}")
+            sub = getattr(prof, section)
+            valid = [f.name for f in fields(sub)]
+            if name not in valid:
+                raise ConfigError(f"unknown field {name!r} of section {section!r}; valid fields: {valid}")
+            prof = replace(prof, **{section: replace(sub, **{name: value})})
+        return prof
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+
+def _profiles() -> dict[str, Profile]:
+    return {
+        "smoke": Profile(
+            name="smoke",
+            notebook_timeout_s=600,
+            data=DataConfig(fashion_train_subset=2000, fashion_test_subset=500, corpus_max_pairs=2000,
+                            spm_vocab_size=1000),
+            weights=WeightsConfig(train_subset=1000, epochs=1, width=8, kernel_fit_steps=50),
+            supernet=SupernetConfig(scale="tiny", cv_steps=20, nlp_steps=20, batch_size=32,
+                                    search_iterations=2, population=6, ablation_subnets=4,
+                                    standalone_steps=20),
+            bitshift=BitshiftConfig(train_subset=512, search_epochs=2, eval_epochs=1, init_channels=4,
+                                    search_layers=3, eval_layers=3, batch_size=64),
+            probshift=ProbShiftConfig(train_subset=512, epochs=1, batch_size=64, fig2_samples=2000),
+        ),
+        "default": Profile(
+            name="default",
+            notebook_timeout_s=3600,
+            data=DataConfig(fashion_train_subset=0, fashion_test_subset=0, corpus_max_pairs=0,
+                            spm_vocab_size=8000),
+        ),
+        "paper": Profile(
+            name="paper",
+            notebook_timeout_s=None,
+            data=DataConfig(spm_vocab_size=32000),
+            weights=WeightsConfig(train_subset=0, epochs=20, width=64, kernel_fit_steps=2000),
+            supernet=SupernetConfig(scale="paper", cv_steps=300_000, nlp_steps=40_000, batch_size=128,
+                                    search_iterations=30, population=125, ablation_subnets=25,
+                                    standalone_steps=100_000),
+            bitshift=BitshiftConfig(train_subset=0, search_epochs=70, eval_epochs=600, init_channels=16,
+                                    search_layers=8, eval_layers=20, batch_size=64),
+            probshift=ProbShiftConfig(train_subset=0, epochs=500, batch_size=256, fig2_samples=100_000),
+        ),
+    }
+
+
+def get_profile(name: str | Profile | None = None, overrides: dict[str, Any] | None = None) -> Profile:
+    """The named profile (``None``: ``$REPRO_PROFILE`` or ``default``), with optional overrides."""
+    import os
+
+    if isinstance(name, Profile):
+        return name.override(overrides)
+    name = name or os.environ.get("REPRO_PROFILE") or "default"
+    table = _profiles()
+    if name not in table:
+        raise ConfigError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+    return table[name].override(overrides)

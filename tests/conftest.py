@@ -1,0 +1,27 @@
+"""Test settings: notebooks run in the smoke profile and write into a temporary folder.
+
+The committed ``figures/`` is never touched by tests: ``REPRO_OUT`` and ``REPRO_CACHE`` point at a
+session-wide temporary folder before any notebook kernel starts (kernels inherit the environment).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+_TMP = tempfile.mkdtemp(prefix="repro-tests-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("REPRO_PROFILE", "smoke")
+    os.environ["REPRO_OUT"] = os.path.join(_TMP, "figures")
+    os.environ["REPRO_CACHE"] = os.path.join(_TMP, "cache")
+    os.environ["REPRO_BUILD"] = os.path.join(_TMP, "build")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    """A fresh artifact folder for one test."""
+    return tmp_path / "figures"
