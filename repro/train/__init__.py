@@ -1,0 +1,1 @@
+"""Training: plain classifier loops, one-shot supernet training, DistributedDataParallel. Import from the submodules."""
