@@ -67,15 +67,25 @@ class CostConfig(Section):
 
 @dataclass(frozen=True)
 class SupernetConfig(Section):
-    """Notebooks 03-05: ShiftAddNAS supernets, one-shot training, evolutionary search, ablation."""
-    scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1/2 dims are shrunk
-    cv_steps: int = 100
-    nlp_steps: int = 100
+    """Notebooks 03-05, CV: the ShiftAddNAS CV supernet, evolutionary search, the sharing ablation."""
+    scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 2 dims are shrunk
+    steps: int = 100
     batch_size: int = 64
     search_iterations: int = 3
     population: int = 10
     ablation_subnets: int = 10
     standalone_steps: int = 50
+
+
+@dataclass(frozen=True)
+class NlpConfig(Section):
+    """Notebooks 03-04, NLP: the ShiftAddNAS encoder-decoder supernet on the translation corpus."""
+    scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1 dims are shrunk
+    steps: int = 100
+    batch_size: int = 32
+    search_iterations: int = 3
+    population: int = 10
+    retrain_steps: int = 100
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,7 @@ class Profile:
     weights: WeightsConfig = field(default_factory=WeightsConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    nlp: NlpConfig = field(default_factory=NlpConfig)
     bitshift: BitshiftConfig = field(default_factory=BitshiftConfig)
     probshift: ProbShiftConfig = field(default_factory=ProbShiftConfig)
 
@@ -152,9 +163,10 @@ def _profiles() -> dict[str, Profile]:
             data=DataConfig(fashion_train_subset=2000, fashion_test_subset=500, corpus_max_pairs=2000,
                             spm_vocab_size=1000),
             weights=WeightsConfig(train_subset=1000, epochs=1, width=8, kernel_fit_steps=50),
-            supernet=SupernetConfig(scale="tiny", cv_steps=20, nlp_steps=20, batch_size=32,
-                                    search_iterations=2, population=6, ablation_subnets=4,
-                                    standalone_steps=20),
+            supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, search_iterations=2,
+                                    population=6, ablation_subnets=4, standalone_steps=20),
+            nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
+                          retrain_steps=20),
             bitshift=BitshiftConfig(train_subset=512, search_epochs=2, eval_epochs=1, init_channels=4,
                                     search_layers=3, eval_layers=3, batch_size=64),
             probshift=ProbShiftConfig(train_subset=512, epochs=1, batch_size=64, fig2_samples=2000),
@@ -170,9 +182,10 @@ def _profiles() -> dict[str, Profile]:
             notebook_timeout_s=None,
             data=DataConfig(spm_vocab_size=32000),
             weights=WeightsConfig(train_subset=0, epochs=20, width=64, kernel_fit_steps=2000),
-            supernet=SupernetConfig(scale="paper", cv_steps=300_000, nlp_steps=40_000, batch_size=128,
-                                    search_iterations=30, population=125, ablation_subnets=25,
-                                    standalone_steps=100_000),
+            supernet=SupernetConfig(scale="paper", steps=300_000, batch_size=128, search_iterations=20,
+                                    population=50, ablation_subnets=25, standalone_steps=100_000),
+            nlp=NlpConfig(scale="paper", steps=40_000, batch_size=4096, search_iterations=30,
+                          population=125, retrain_steps=40_000),
             bitshift=BitshiftConfig(train_subset=0, search_epochs=70, eval_epochs=600, init_channels=16,
                                     search_layers=8, eval_layers=20, batch_size=64),
             probshift=ProbShiftConfig(train_subset=0, epochs=500, batch_size=256, fig2_samples=100_000),
