@@ -1,0 +1,123 @@
+"""The adder (AdderNet) operators against a naive Python-loop reference, in double precision."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from repro.ops.adder import Adder2d, AdderLinear, adder_conv2d, adder_linear
+
+
+def _naive(x, w, stride, padding, groups, g):
+    """Forward ``-sum |x - w|``, AdderNet's weight gradient ``sum g (x - w)`` and input gradient
+    ``sum g HardTanh(w - x)``, written as explicit loops over every output element."""
+    n, c, h, wd = x.shape
+    o, cg, k, _ = w.shape
+    xp = torch.nn.functional.pad(x, (padding,) * 4)
+    ho, wo = (h + 2 * padding - k) // stride + 1, (wd + 2 * padding - k) // stride + 1
+    y = torch.zeros(n, o, ho, wo, dtype=x.dtype)
+    gw = torch.zeros_like(w)
+    gxp = torch.zeros_like(xp)
+    for b in range(n):
+        for oc in range(o):
+            grp = oc // (o // groups)
+            for i in range(ho):
+                for j in range(wo):
+                    patch = xp[b, grp * cg:(grp + 1) * cg, i * stride:i * stride + k, j * stride:j * stride + k]
+                    y[b, oc, i, j] = -(patch - w[oc]).abs().sum()
+                    gw[oc] += g[b, oc, i, j] * (patch - w[oc])
+                    gxp[b, grp * cg:(grp + 1) * cg, i * stride:i * stride + k, j * stride:j * stride + k] += (
+                        g[b, oc, i, j] * (w[oc] - patch).clamp(-1, 1))
+    return y, gw, gxp[:, :, padding:padding + h, padding:padding + wd]
+
+
+@pytest.mark.parametrize("stride,padding,groups", [(1, 0, 1), (2, 1, 1), (1, 1, 2), (2, 2, 4)])
+def test_adder_conv2d_matches_naive_loops(stride, padding, groups):
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 6, 5, dtype=torch.double, requires_grad=True)
+    w = (0.7 * torch.randn(8, 4 // groups, 3, 3, dtype=torch.double)).requires_grad_()
+    y = adder_conv2d(x, w, stride, padding, groups, eta=None)
+    g = torch.randn_like(y)
+    y.backward(g)
+    ref_y, ref_gw, ref_gx = _naive(x.detach(), w.detach(), stride, padding, groups, g)
+    assert torch.allclose(y, ref_y)
+    assert torch.allclose(w.grad, ref_gw)
+    assert torch.allclose(x.grad, ref_gx)
+
+
+def test_input_gradient_chunks_agree(monkeypatch):
+    torch.manual_seed(1)
+    x = torch.randn(3, 2, 5, 5, dtype=torch.double, requires_grad=True)
+    w = torch.randn(4, 2, 3, 3, dtype=torch.double)
+    g = torch.randn(3, 4, 3, 3, dtype=torch.double)
+    adder_conv2d(x, w, eta=None).backward(g)
+    whole = x.grad.clone()
+    x.grad = None
+    monkeypatch.setattr("repro.ops.adder.CHUNK_ELEMENTS", 50)  # forces many small chunks
+    adder_conv2d(x, w, eta=None).backward(g)
+    assert torch.allclose(x.grad, whole)
+
+
+def test_eta_rescales_weight_gradient_to_fixed_norm():
+    torch.manual_seed(2)
+    x = torch.randn(2, 3, 5, 5, dtype=torch.double)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.double, requires_grad=True)
+    g = torch.randn(2, 4, 3, 3, dtype=torch.double)
+    adder_conv2d(x, w, eta=None).backward(g)
+    raw = w.grad.clone()
+    w.grad = None
+    adder_conv2d(x, w, eta=0.2).backward(g)
+    assert torch.allclose(w.grad, raw * 0.2 * w.numel() ** 0.5 / raw.norm())
+    assert torch.isclose(w.grad.norm(), torch.tensor(0.2 * 108 ** 0.5, dtype=torch.double))
+
+
+def test_adder_linear_matches_loops_on_token_batches():
+    torch.manual_seed(3)
+    x = torch.randn(2, 3, 5, dtype=torch.double, requires_grad=True)
+    w = torch.randn(4, 5, dtype=torch.double, requires_grad=True)
+    b = torch.randn(4, dtype=torch.double)
+    y = adder_linear(x, w, b, eta=None)
+    g = torch.randn_like(y)
+    y.backward(g)
+    ref = torch.empty(2, 3, 4, dtype=torch.double)
+    gw = torch.zeros_like(w)
+    gx = torch.zeros_like(x)
+    for i in range(2):
+        for t in range(3):
+            for o in range(4):
+                ref[i, t, o] = -(x[i, t] - w[o]).abs().sum() + b[o]
+                gw[o] += g[i, t, o] * (x[i, t] - w[o])
+                gx[i, t] += g[i, t, o] * (w[o] - x[i, t]).clamp(-1, 1)
+    assert torch.allclose(y, ref)
+    assert torch.allclose(w.grad, gw.detach())
+    assert torch.allclose(x.grad, gx.detach())
+
+
+def test_modules_shapes_and_bias():
+    layer = Adder2d(4, 6, 3, stride=2, padding=1, groups=2, bias=True)
+    assert layer(torch.randn(2, 4, 8, 8)).shape == (2, 6, 4, 4)
+    lin = AdderLinear(5, 3, bias=True)
+    assert lin(torch.randn(7, 2, 5)).shape == (7, 2, 3)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(kernel_size=0), "kernel_size"),
+    (dict(groups=3), "groups"),
+    (dict(stride=0), "stride"),
+    (dict(eta=-1.0), "eta"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Adder2d(**(dict(in_channels=4, out_channels=8, kernel_size=3) | kwargs))
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="4-D"):
+        Adder2d(4, 8, 3)(torch.randn(4, 6, 6))
+    with pytest.raises(ValueError, match="channels"):
+        Adder2d(4, 8, 3)(torch.randn(1, 3, 6, 6))
+    with pytest.raises(ValueError, match="smaller than the kernel"):
+        adder_conv2d(torch.randn(1, 4, 2, 2), torch.randn(8, 4, 3, 3))
+    with pytest.raises(ValueError, match="features"):
+        AdderLinear(4, 2)(torch.randn(3, 5))
+    with pytest.raises(ValueError, match="weight"):
+        adder_linear(torch.randn(3, 4), torch.randn(2, 5))
