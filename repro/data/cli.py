@@ -6,9 +6,10 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+from repro.data import corpus, fashion_mnist
 from repro.data.errors import DatasetNotFound
-from repro.data import fashion_mnist
 
 
 def check(install: bool) -> int:
@@ -32,13 +33,28 @@ def check(install: bool) -> int:
         return 1
 
 
+def build_corpus(locale_dir: Path, out_dir: Path) -> int:
+    """Build the gettext translation corpus and print its counts."""
+    manifest = corpus.build_corpus(locale_dir, out_dir)
+    for pair, counts in manifest["pairs"].items():
+        print(f"{pair}: {counts['pairs']} pairs from {counts['catalogs']} catalogs "
+              f"(train {counts['train']}, valid {counts['valid']}, test {counts['test']})")
+    print(f"wrote {out_dir}/ (manifest.json lists the catalogs, packages and sha256 of every file)")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m repro data")
     sub = parser.add_subparsers(dest="command", required=True)
     chk = sub.add_parser("check", help="find the embedded datasets")
     chk.add_argument("--install", action="store_true",
                      help="install Debian's dataset-fashion-mnist if missing (needs apt and root)")
+    bld = sub.add_parser("build-corpus", help="build the En-De / En-Fr corpus from the gettext catalogs")
+    bld.add_argument("--locale-dir", type=Path, default=corpus.LOCALE_DIR,
+                     help=f"the system locale folder (default: {corpus.LOCALE_DIR})")
+    bld.add_argument("--out", type=Path, default=corpus.CORPUS_DIR,
+                     help=f"where the corpus is written (default: {corpus.CORPUS_DIR})")
     args = parser.parse_args(argv)
     if args.command == "check":
         return check(args.install)
-    return 2
+    return build_corpus(args.locale_dir, args.out)
