@@ -1,0 +1,224 @@
+"""An Eyeriss-like dataflow model: per-layer tiling, energy and latency (DESIGN.md section 5).
+
+ShiftAddNAS reports energy and latency "measured on a SOTA accelerator Eyeriss (Chen et al., 2016)
+clocked at 250MHz" (Sec. 4.1). This module is our own analytic version of such a model; every
+assumption is a field of :class:`HardwareConfig`.
+
+A layer is a grouped convolution (:class:`repro.cost.counting.LayerShape`; FC and matmul as 1x1
+convolutions). A *tiling* is ``(pm, pe, tm, tc, te)``:
+
+* spatially, the PE array computes ``pm`` output channels x ``pe`` output rows at once, one PE per
+  (channel, row) pair, each sliding its filter along the row (row-stationary style: a weight stays in
+  the PE's register file for the whole output row of F values);
+* the global buffer (GB) holds a tile of ``tm`` output channels x ``tc`` input channels x ``te`` output
+  rows (inputs with their halo, weights, partial sums), which must fit in ``gb_words`` 16-bit words;
+* the DRAM loop is ``for m-tile: for e-tile: for c-tile`` (input channels innermost, so partial sums
+  stay in the GB), and inside a GB tile ``for m in tm/pm: for e in te/pe``.
+
+Accesses, per group (each group is one independent layer):
+
+* DRAM: weights ``W x n_e``, inputs ``I x n_m`` (every input row a tile needs, halo included), outputs
+  ``O`` once; ``n_x = ceil(X / tx)``;
+* GB: the DRAM words written into it, plus inputs read ``ceil(tm/pm)`` times per tile, weights read
+  ``ceil(te/pe)`` times per tile, partial sums ``O x (2 n_c - 1)`` (read and written per c-tile);
+* array (PE-to-PE network): inputs multicast to ``pm`` PEs, weights to ``pe`` PEs, partial sums once;
+* RF: ``rf_accesses_per_mac`` per MAC (weight, input, partial-sum read and write).
+
+Energy = MACs x unit MAC energy (:func:`repro.cost.unit_energy.mac_energy`) + accesses x level
+energy per 16-bit word x bits/16. Cycles = max(compute cycles of the padded tiles, DRAM words x bits /
+DRAM bandwidth) (transfers double-buffered). Latency = cycles / clock. Among the tilings that fit,
+the one with the least ``energy / min energy + cycles / min cycles`` is chosen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from repro.cost import unit_energy
+from repro.cost.counting import Layer, LayerShape, OPS, count
+
+BITS = (8, 32)
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """All assumptions of the dataflow model. Energies are pJ per 16-bit word (scaled by bits/16)."""
+    pe_rows: int = 12
+    pe_cols: int = 14                 # 12 x 14 = 168 PEs (Eyeriss)
+    gb_words: int = 65536             # global buffer, 16-bit words
+    rf_pj: float = 1 * 3.7
+    array_pj: float = 2 * 3.7
+    gb_pj: float = 6 * 3.7
+    dram_pj: float = 200.0
+    rf_accesses_per_mac: int = 4
+    dram_bits_per_cycle: int = 64
+    clock_mhz: float = 250.0
+    bits: int = 32
+    number_format: str = "FIX"        # unit energies: FIX (fixed point) or FP
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and v <= 0:
+                raise ValueError(f"HardwareConfig.{f.name} must be > 0, got {v!r}")
+        if self.bits not in BITS:
+            raise ValueError(f"HardwareConfig.bits must be one of {BITS}, got {self.bits!r}")
+        if self.number_format not in unit_energy.FORMATS:
+            raise ValueError(f"HardwareConfig.number_format must be one of {unit_energy.FORMATS}, "
+                             f"got {self.number_format!r}")
+
+    @property
+    def pes(self) -> int:
+        return self.pe_rows * self.pe_cols
+
+    @property
+    def word_scale(self) -> float:
+        return self.bits / 16
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Spatial (pm x pe PEs) and global-buffer (tm x tc x te) tile sizes of one layer."""
+    pm: int
+    pe: int
+    tm: int
+    tc: int
+    te: int
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """Cost of one layer under one tiling: energy split by component (pJ), cycles, accesses (words)."""
+    tiling: Tiling
+    compute_pj: float
+    rf_pj: float
+    array_pj: float
+    gb_pj: float
+    dram_pj: float
+    cycles: float
+    accesses: dict
+
+    @property
+    def energy_pj(self) -> float:
+        return self.compute_pj + self.rf_pj + self.array_pj + self.gb_pj + self.dram_pj
+
+
+def _ceil(a, b):
+    return -(-a // b)
+
+
+def _evaluate(s: LayerShape, op: str, hw: HardwareConfig, pm, pe, tm, tc, te) -> dict:
+    """Vectorised cost of tilings (numpy arrays of equal shape) for one group of the layer."""
+    M, C, E, F, R, S, st = s.out_channels, s.in_channels, s.out_h, s.out_w, s.kernel_h, s.kernel_w, s.stride
+    w_in = (F - 1) * st + S
+    n_m, n_c, n_e = _ceil(M, tm), _ceil(C, tc), _ceil(E, te)
+    rows_tile = (te - 1) * st + R
+    weights, outputs = M * C * R * S, M * E * F
+    h_in = (E - 1) * st + R
+    inputs = C * w_in * np.minimum(n_e * rows_tile, h_in + (n_e - 1) * max(R - st, 0))
+    dram = weights * n_e + inputs * n_m + outputs
+    gb_inputs = inputs * n_m * _ceil(tm, pm)
+    gb_weights = weights * n_e * _ceil(te, pe)
+    psums = outputs * (2 * n_c - 1)
+    gb = dram + gb_inputs + gb_weights + psums
+    array = gb_inputs * pm + gb_weights * pe + psums
+    macs = s.macs // s.groups
+    rf = hw.rf_accesses_per_mac * macs
+    compute_cycles = n_m * n_e * n_c * _ceil(tm, pm) * _ceil(te, pe) * tc * R * S * F
+    dram_cycles = dram * hw.bits / hw.dram_bits_per_cycle
+    scale = hw.word_scale
+    return {"compute_pj": macs * unit_energy.mac_energy(op, hw.bits, hw.number_format),
+            "rf_pj": rf * hw.rf_pj * scale, "array_pj": array * hw.array_pj * scale,
+            "gb_pj": gb * hw.gb_pj * scale, "dram_pj": dram * hw.dram_pj * scale,
+            "cycles": np.maximum(compute_cycles, dram_cycles),
+            "accesses": {"dram": dram, "gb": gb, "array": array, "rf": rf},
+            "fits": (tc * rows_tile * w_in + tm * tc * R * S + tm * te * F) * scale <= hw.gb_words}
+
+
+def _powers(unit: int, limit: int) -> list[int]:
+    """unit, 2 unit, 4 unit, ... up to the first value covering ``limit``."""
+    out, v = [], unit
+    while True:
+        out.append(v)
+        if v >= limit:
+            return out
+        v *= 2
+
+
+def candidates(s: LayerShape, hw: HardwareConfig) -> list[Tiling]:
+    """Every tiling the search considers: all pm, pe filling the array, power-of-two GB tiles."""
+    out = []
+    M, C, E = s.out_channels, s.in_channels, s.out_h
+    for pm in range(1, min(M, hw.pes) + 1):
+        pe = max(1, min(E, hw.pes // pm))
+        tcs = sorted({min(t, C) for t in _powers(1, C)})
+        for tm in _powers(pm, M):
+            for te in _powers(pe, E):
+                out += [Tiling(pm, pe, tm, tc, te) for tc in tcs]
+    return out
+
+
+def tiling_cost(s: LayerShape, op: str, hw: HardwareConfig, t: Tiling) -> LayerCost:
+    """The cost of the whole layer (all groups) under one tiling."""
+    r = _evaluate(s, op, hw, t.pm, t.pe, t.tm, t.tc, t.te)
+    g = s.groups
+    return LayerCost(t, *(float(r[k]) * g for k in ("compute_pj", "rf_pj", "array_pj", "gb_pj", "dram_pj",
+                                                     "cycles")),
+                     accesses={k: float(v) * g for k, v in r["accesses"].items()})
+
+
+@lru_cache(maxsize=4096)
+def layer_cost(s: LayerShape, op: str, hw: HardwareConfig = HardwareConfig()) -> LayerCost:
+    """The best tiling of a layer by normalised energy + latency, and its cost."""
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r}; valid ops: {OPS}")
+    cands = candidates(s, hw)
+    arr = {k: np.array([getattr(t, k) for t in cands]) for k in ("pm", "pe", "tm", "tc", "te")}
+    r = _evaluate(s, op, hw, **arr)
+    fits = r["fits"]
+    if not fits.any():
+        raise ValueError(f"no tiling of {s} fits a global buffer of {hw.gb_words} words at {hw.bits} bits")
+    energy = r["compute_pj"] + r["rf_pj"] + r["array_pj"] + r["gb_pj"] + r["dram_pj"]
+    cycles = r["cycles"]
+    score = np.where(fits, energy / energy[fits].min() + cycles / cycles[fits].min(), np.inf)
+    return tiling_cost(s, op, hw, cands[int(np.argmin(score))])
+
+
+@dataclass
+class NetworkCost:
+    """Whole-network energy (mJ) and latency (ms), and one row per layer."""
+    energy_mj: float
+    latency_ms: float
+    per_layer: pd.DataFrame
+
+
+def layers_cost(layers: list[Layer], hw: HardwareConfig = HardwareConfig(), names: list[str] | None = None,
+                progress: bool = False) -> NetworkCost:
+    """Cost of a list of layers run one after the other."""
+    rows = []
+    for i, layer in enumerate(tqdm(layers, desc="dataflow model", unit="layer", disable=not progress)):
+        c = layer_cost(layer.shape, layer.op, hw)
+        rows.append({"name": names[i] if names else str(i), "op": layer.op, "macs": layer.shape.macs,
+                     "energy_mj": c.energy_pj * 1e-9, "compute_mj": c.compute_pj * 1e-9,
+                     "rf_mj": c.rf_pj * 1e-9, "array_mj": c.array_pj * 1e-9, "gb_mj": c.gb_pj * 1e-9,
+                     "dram_mj": c.dram_pj * 1e-9, "cycles": c.cycles,
+                     "latency_ms": c.cycles / (hw.clock_mhz * 1e3), **vars(c.tiling)})
+    df = pd.DataFrame(rows)
+    return NetworkCost(float(df.energy_mj.sum()) if rows else 0.0,
+                       float(df.latency_ms.sum()) if rows else 0.0, df)
+
+
+def network_cost(model: nn.Module, example: torch.Tensor | tuple, bits: int = 32,
+                 hw: HardwareConfig | None = None, exclude: tuple[str, ...] = ()) -> NetworkCost:
+    """Energy and latency of one forward pass of ``model`` on ``example`` (a tensor or a shape)."""
+    from dataclasses import replace
+
+    hw = replace(hw or HardwareConfig(), bits=bits)
+    counts = count(model, example, exclude=exclude)
+    return layers_cost(counts.shapes(), hw, names=list(counts.layers["name"]))
