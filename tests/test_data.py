@@ -1,0 +1,175 @@
+"""Dataset readers on tiny fake datasets: CIFAR pickles, an ImageNet folder tree, WMT'14 text, IDX files."""
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from repro.data import cifar, fashion_mnist, imagenet, wmt
+from repro.data.errors import DatasetNotFound
+
+
+@pytest.fixture(autouse=True)
+def no_user_paths(monkeypatch):
+    for var in (cifar.ENV_VAR, imagenet.ENV_VAR, wmt.ENV_VAR, fashion_mnist.ENV_VAR):
+        monkeypatch.delenv(var, raising=False)
+
+
+def write_cifar(root: Path, name: str, n: int = 4) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Fake pickles of ``name`` with ``n`` images each; returns the arrays each split should read back."""
+    folder = root / cifar.FOLDERS[name]
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    expected = {}
+    for split, files in cifar.FILES[name].items():
+        xs, ys = [], []
+        for f in files:
+            x = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+            y = rng.integers(0, 100 if name == "cifar100" else 10, size=n).tolist()
+            batch = {b"data": x, cifar.LABEL_KEY[name]: y, b"filenames": [b"x.png"] * n}
+            if name == "cifar100":
+                batch[b"coarse_labels"] = [0] * n
+            (folder / f).write_bytes(pickle.dumps(batch))
+            xs.append(x)
+            ys += y
+        expected[split] = (np.concatenate(xs), np.array(ys))
+    return expected
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_cifar_reads_pickles_channel_major(tmp_path, name):
+    expected = write_cifar(tmp_path, name)
+    for split, (x, y) in expected.items():
+        ds = cifar.load_cifar(name, split, tmp_path, normalize=False)
+        images, labels = ds.tensors
+        assert images.shape == (len(y), 3, 32, 32) and labels.dtype == torch.int64
+        # pixel (c, r, col) of image i is byte c*1024 + r*32 + col of its row
+        i, c, r, col = len(y) - 1, 2, 5, 7
+        assert images[i, c, r, col].item() == pytest.approx(x[i, c * 1024 + r * 32 + col] / 255.0)
+        assert labels.tolist() == y.tolist()
+    normed = cifar.load_cifar(name, "test", tmp_path).tensors[0]
+    raw = cifar.load_cifar(name, "test", tmp_path, normalize=False).tensors[0]
+    assert torch.allclose(normed[:, 1], (raw[:, 1] - cifar.MEAN[name][1]) / cifar.STD[name][1])
+
+
+def test_cifar_env_var_and_the_extracted_folder_itself(tmp_path, monkeypatch):
+    write_cifar(tmp_path, "cifar10", n=2)
+    assert len(cifar.load_cifar("cifar10", "train", tmp_path / "cifar-10-batches-py")) == 10
+    monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
+    assert len(cifar.load_cifar("cifar10", "test")) == 2
+
+
+def test_cifar_missing_names_every_place(tmp_path, monkeypatch):
+    monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path / "env"))
+    with pytest.raises(DatasetNotFound) as err:
+        cifar.load_cifar("cifar100", "train", tmp_path / "arg")
+    msg = str(err.value)
+    for place in (tmp_path / "arg" / "cifar-100-python", tmp_path / "env", cifar.DATA_DIR / "cifar"):
+        assert str(place) in msg
+    assert "cs.toronto.edu" in msg
+    with pytest.raises(ValueError, match="valid: cifar10, cifar100"):
+        cifar.load_cifar("cifar1000", "train", tmp_path)
+    write_cifar(tmp_path, "cifar10", n=1)
+    with pytest.raises(ValueError, match="valid splits: train, test"):
+        cifar.load_cifar("cifar10", "val", tmp_path)
+
+
+def write_imagenet(root: Path) -> None:
+    from PIL import Image
+
+    colours = {"n01": (255, 0, 0), "n02": (0, 0, 255)}
+    for split in imagenet.SPLITS:
+        for cls, rgb in colours.items():
+            d = root / split / cls
+            d.mkdir(parents=True)
+            for k, size in enumerate([(40, 30), (30, 50)]):
+                Image.new("RGB", size, rgb).save(d / f"img{k}.JPEG" if k == 0 else d / f"img{k}.png")
+            (d / "notes.txt").write_text("not an image")
+
+
+def test_imagenet_class_folders_decode_resize_crop(tmp_path):
+    write_imagenet(tmp_path)
+    ds = imagenet.load_imagenet("val", tmp_path, image_size=16, resize=20)
+    assert ds.classes == ["n01", "n02"] and len(ds) == 4
+    assert [label for _, label in ds.samples] == [0, 0, 1, 1]
+    x, label = ds[3]
+    assert x.shape == (3, 16, 16) and label == 1
+    mean, std = torch.tensor(imagenet.MEAN), torch.tensor(imagenet.STD)
+    blue = (torch.tensor([0.0, 0.0, 1.0]) - mean) / std
+    assert torch.allclose(x.mean(dim=(1, 2)), blue, atol=1e-5)
+    torch.manual_seed(0)
+    x_train, _ = imagenet.load_imagenet("train", tmp_path, image_size=16, resize=20)[0]
+    red = (torch.tensor([1.0, 0.0, 0.0]) - mean) / std
+    assert x_train.shape == (3, 16, 16)
+    assert torch.allclose(x_train.mean(dim=(1, 2)), red, atol=0.05)  # JPEG: nearly pure red
+
+
+def test_imagenet_errors(tmp_path, monkeypatch):
+    monkeypatch.setenv(imagenet.ENV_VAR, str(tmp_path / "env"))
+    with pytest.raises(DatasetNotFound) as err:
+        imagenet.load_imagenet("val", tmp_path / "arg")
+    msg = str(err.value)
+    for place in (tmp_path / "arg" / "train", tmp_path / "arg" / "val", tmp_path / "env" / "val"):
+        assert str(place) in msg
+    assert "image-net.org" in msg
+    with pytest.raises(ValueError, match="valid splits: train, val"):
+        imagenet.load_imagenet("test", tmp_path)
+    write_imagenet(tmp_path)
+    with pytest.raises(ValueError, match="resize"):
+        imagenet.load_imagenet("val", tmp_path, image_size=32, resize=16)
+
+
+def test_wmt14_reads_raw_parallel_text(tmp_path, monkeypatch):
+    (tmp_path / "en-de").mkdir()
+    (tmp_path / "en-de" / "test.en").write_text("Hello world .\nGood morning\n")
+    (tmp_path / "en-de" / "test.de").write_text("Hallo Welt .\nGuten Morgen\n")
+    assert wmt.load_wmt14("en-de", "test", tmp_path) == [("Hello world .", "Hallo Welt ."),
+                                                         ("Good morning", "Guten Morgen")]
+    monkeypatch.setenv(wmt.ENV_VAR, str(tmp_path))
+    assert wmt.load_wmt14("en-de", "test", max_pairs=1) == [("Hello world .", "Hallo Welt .")]
+    with pytest.raises(DatasetNotFound) as err:
+        wmt.load_wmt14("en-fr", "train", tmp_path / "arg")
+    msg = str(err.value)
+    for place in (tmp_path / "arg" / "en-fr" / "train.en", tmp_path / "en-fr" / "train.fr", "statmt.org"):
+        assert str(place) in msg
+    with pytest.raises(ValueError, match="valid pairs"):
+        wmt.load_wmt14("de-en", "test", tmp_path)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file from its description: 0, 0, type 0x08 (ubyte), ndim; big-endian dims; the bytes."""
+    head = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(head + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_reads_idx_and_takes_a_stratified_subset(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    arrays = {"train": (rng.integers(0, 256, (50, 28, 28)), np.arange(50) % 10),
+              "test": (rng.integers(0, 256, (20, 28, 28)), np.arange(20) % 10)}
+    for split, (images, labels) in arrays.items():
+        write_idx(tmp_path / fashion_mnist.FILES[split][0], images)
+        write_idx(tmp_path / fashion_mnist.FILES[split][1], labels)
+    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path))
+    x, y = fashion_mnist.load_fashion_mnist("test", normalize=False).tensors
+    assert x.shape == (20, 1, 28, 28) and y.tolist() == arrays["test"][1].tolist()
+    assert x[3, 0, 4, 5].item() == pytest.approx(arrays["test"][0][3, 4, 5] / 255.0)
+    _, y_sub = fashion_mnist.load_fashion_mnist("train", subset=23).tensors
+    assert len(y_sub) == 23 and np.bincount(y_sub.numpy(), minlength=10).tolist() == [3, 3, 3] + [2] * 7
+    with pytest.raises(ValueError, match="valid splits"):
+        fashion_mnist.load_fashion_mnist("val")
+
+
+def test_fashion_mnist_missing_names_every_place(tmp_path, monkeypatch):
+    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(fashion_mnist, "DATA_DIR", tmp_path / "data")
+    with pytest.raises(DatasetNotFound) as err:
+        fashion_mnist.find_root()
+    for place in (tmp_path, tmp_path / "data" / "fashion-mnist", tmp_path / "debian", "dataset-fashion-mnist"):
+        assert str(place) in str(err.value)
