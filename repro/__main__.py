@@ -1,4 +1,4 @@
-"""Command line: ``python -m repro {run-all,artifacts,data,cost} ...``."""
+"""Command line: ``python -m repro {run-all,artifacts,report,data,cost} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:]) or 0
 
     parser = argparse.ArgumentParser(prog="python -m repro", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run-all,artifacts,data,cost}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run-all,artifacts,report,data,cost}")
     run = sub.add_parser("run-all", help="execute the notebooks with papermill and write figures/")
     run.add_argument("--profile", default="default",
                      help=f"one of {', '.join(PROFILE_NAMES)} (default: default)")
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     art = sub.add_parser("artifacts", help="list every artifact and whether its outputs exist")
     art.add_argument("--json", action="store_true", help="print a JSON list of objects")
     art.add_argument("--out", help="artifact folder (default: figures/)")
+    rep = sub.add_parser("report", help="regenerate README.md (the report) from the artifacts present")
+    rep.add_argument("--out", help="artifact folder (default: figures/)")
     sub.add_parser("data", help="datasets: check, build-corpus (see `python -m repro data -h`)")
     sub.add_parser("cost", help="cost models (see `python -m repro cost -h`)")
     args = parser.parse_args(argv)
@@ -52,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             from repro.pipeline import run_all
 
             return run_all(args.profile, args.only, args.out)
+        if args.command == "report":
+            from repro.report import write_report
+
+            print(write_report(args.out))
+            return 0
         return _artifacts(args)
     except (ConfigError, KeyError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
