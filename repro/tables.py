@@ -201,3 +201,46 @@ def write_tables(out_dir: Path | None = None, profile: str = "default") -> tuple
     md_path.write_text("\n".join(md).rstrip() + "\n")
     tex_path.write_text("\n".join(tex).rstrip() + "\n")
     return md_path, tex_path, checks
+
+
+def reported_table(artifact_id: str) -> tuple[pd.DataFrame, str]:
+    """A purely reported table as the paper prints it: numeric columns labelled reported, and a caption."""
+    art = artifacts.get(artifact_id)
+    df = reported.load(artifact_id)
+    df = df.rename(columns={c: reported_label(c) for c in df.select_dtypes("number").columns})
+    caption = (f"{art.title}: {art.source} of {artifacts.PAPERS[art.paper].split(' (')[0]}, "
+               f"reported by the paper (data/reported/{artifact_id}.csv); nothing computed")
+    return df, caption
+
+
+def _bs_table7(df: pd.DataFrame) -> tuple[str, bool]:
+    drops = df[df["Domain"] == "BS"].set_index("Architecture")["Top-1 Diff. (%)"]
+    best = drops.idxmax()
+    text = ", ".join(f"{a} {d:+.2f}" for a, d in drops.items())
+    return f"Top-1 drop from real to bit-shift on ImageNet: {text}; smallest: {best}", bool(best == "ShiftNAS")
+
+
+def _ps_table5(df: pd.DataFrame) -> tuple[str, bool]:
+    pairs = [("ShiftCNN-S", "AttentiveNAS-A1"), ("ShiftCNN-B", "AttentiveNAS-A4")]
+    t = df.set_index("method")
+    text = "; ".join(f"{s} {t.loc[s, 'Acc. @ 1 (%)']:g}% at {t.loc[s, 'FLOPs (M)']:g} MFLOPs vs {a} "
+                     f"{t.loc[a, 'Acc. @ 1 (%)']:g}% at {t.loc[a, 'FLOPs (M)']:g} MFLOPs" for s, a in pairs)
+    return text, bool(all(t.loc[s, "Acc. @ 1 (%)"] > t.loc[a, "Acc. @ 1 (%)"] for s, a in pairs))
+
+
+def _ps_table6(df: pd.DataFrame) -> tuple[str, bool]:
+    t = df.set_index("Backbone")
+    ours, base = t.loc["ShiftFormer-B"], t.loc["ViT-Base"]
+    text = (f"ShiftFormer-B {ours['Acc.@1 (%)']:g} at {ours['FLOPs (G)']:g} GFLOPs vs ViT-Base "
+            f"{base['Acc.@1 (%)']:g} at {base['FLOPs (G)']:g} GFLOPs")
+    return text, bool(ours["Acc.@1 (%)"] > base["Acc.@1 (%)"] and ours["FLOPs (G)"] < base["FLOPs (G)"])
+
+
+_REPORTED_FINDINGS = {"bs-table7": _bs_table7, "ps-table5": _ps_table5, "ps-table6": _ps_table6}
+
+
+def reported_finding(artifact_id: str) -> tuple[str, bool]:
+    """What a purely reported table shows by the paper's own numbers, and whether that matches its claim."""
+    if artifact_id not in _REPORTED_FINDINGS:
+        raise KeyError(f"no finding for {artifact_id!r}; valid ids: {', '.join(_REPORTED_FINDINGS)}")
+    return _REPORTED_FINDINGS[artifact_id](reported.load(artifact_id))

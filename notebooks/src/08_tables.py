@@ -1,0 +1,53 @@
+# %% [markdown]
+# # 08 · Tables
+# The tables of the papers that this project can only report (ImageNet real vs bit-shift, the
+# AttentiveNAS comparison, ADE20k segmentation), rendered from `data/reported/`; then every table
+# artifact of the run collected into `tables.md` / `tables.tex`, the papers' numbers labelled
+# *reported* beside ours, with a check that no computed value sits in a reported column.
+
+# %%
+profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
+out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
+
+# %%
+import pandas as pd
+
+from repro import tables
+from repro.notebook import setup
+
+ctx = setup(profile, out_dir)
+ctx.profile.name
+
+# %% [markdown]
+# ## The reported-only tables
+# Nothing is computed here: the experiments behind them (ImageNet training, a 500-epoch supernet on
+# the AttentiveNAS space, ADE20k segmentation) are beyond this project's scale, so the verdict is
+# *n/a*. The sentence under each says whether the paper's claim is at least consistent with its own
+# numbers.
+
+# %%
+for artifact_id in ("bs-table7", "ps-table5", "ps-table6"):
+    table, caption = tables.reported_table(artifact_id)
+    ctx.save_table(table, artifact_id, caption=caption, float_format="{:g}")
+    finding, consistent = tables.reported_finding(artifact_id)
+    ctx.record(artifact_id, measured=f"Reported only, nothing computed. By the paper's numbers: {finding}.",
+               verdict="n/a", reason="reported-only table: the experiment is beyond this project's scale; "
+               f"the paper's own numbers are {'consistent' if consistent else 'NOT consistent'} with its claim")
+    print(f"{artifact_id}: {finding} -> claim {'consistent' if consistent else 'not consistent'} with the paper's numbers")
+    display(table)
+
+# %% [markdown]
+# ## Every table, the papers' numbers beside ours
+# `tables.md` and `tables.tex` collect every table artifact present in the output folder, in the
+# papers' order. Each reported column is compared with `data/reported/<id>.csv`; a computed value
+# in a reported column stops the notebook.
+
+# %%
+md_path, tex_path, checks = tables.write_tables(ctx.out, ctx.profile.name)
+check_df = pd.DataFrame([c.__dict__ for c in checks], columns=["artifact_id", "column", "status", "detail"])
+problems = check_df[check_df["status"] != "ok"]
+print(f"{md_path.name}: {check_df['artifact_id'].nunique()} tables with reported columns, "
+      f"{len(check_df)} reported columns checked, {len(problems)} problems")
+if (problems["status"] == "differs").any():
+    raise AssertionError(f"computed values in reported columns:\n{problems.to_string(index=False)}")
+problems
