@@ -146,3 +146,23 @@ def test_write_tables_collects_every_table_with_labels(fake_run):
     assert text.count("match data/reported/") == 2 and "FAILED" not in text
     assert all(c.status == "ok" for c in checks) and len(checks) == 1 + 3
     assert tex.read_text().count(r"\begin{table}") == 2
+
+
+@pytest.mark.parametrize("artifact_id", ["bs-table7", "ps-table5", "ps-table6"])
+def test_reported_only_tables_are_labelled_and_pass_the_check(artifact_id):
+    table, caption = tables.reported_table(artifact_id)
+    assert "reported by the paper" in caption and artifacts.get(artifact_id).source in caption
+    numeric = reported.load(artifact_id).select_dtypes("number").columns
+    assert all(tables.reported_label(c) in table.columns for c in numeric)
+    checks = tables.check_reported_columns(artifact_id, table)
+    assert len(checks) == table.shape[1] and all(c.status == "ok" for c in checks)
+
+
+def test_reported_findings_follow_the_papers_numbers():
+    text, consistent = tables.reported_finding("bs-table7")
+    assert consistent and "ShiftNAS -5.01" in text and "DOTS -6.39" in text  # Table 7, Top-1 Diff.
+    text, consistent = tables.reported_finding("ps-table6")
+    assert consistent and "49.8 at 90.4" in text and "48.2 at 120.9" in text  # Table 6
+    assert tables.reported_finding("ps-table5")[1]  # 78.7 > 78.4 and 80.4 > 79.8 (Table 5)
+    with pytest.raises(KeyError, match="valid ids: bs-table7, ps-table5, ps-table6"):
+        tables.reported_finding("sa-table3")
