@@ -18,6 +18,7 @@ import pandas as pd
 
 from repro import artifacts, reported
 from repro.paths import figures_dir
+from repro.report import paper_order
 
 REPORTED_TAG = "reported"
 
@@ -41,7 +42,7 @@ def is_ours_column(column: str, profile: str | None = None) -> bool:
 
 def side_by_side(artifact_id: str, ours: pd.DataFrame, on: list[str], profile: str,
                  columns: list[str] | None = None) -> pd.DataFrame:
-    """The paper's table (its ``columns``, labelled reported) outer-joined on ``on`` with ``ours``.
+    """The paper's table (its ``columns``, labelled reported) joined on ``on`` with ``ours``.
 
     ``ours`` holds the row-label columns ``on`` and the computed columns, which get the profile label;
     rows only we have (for example our searched model) come last.
@@ -150,8 +151,6 @@ def _fmt(v):
 
 def collect(out_dir: Path | None = None, profile: str = "default") -> list[dict]:
     """Every table artifact present in ``out_dir``, in the papers' order, with its reported-column checks."""
-    from repro.report import paper_order
-
     out = Path(out_dir or figures_dir())
     found = []
     for art in paper_order():
