@@ -141,27 +141,20 @@ def _evaluate(s: LayerShape, op: str, hw: HardwareConfig, pm, pe, tm, tc, te) ->
             "fits": (tc * rows_tile * w_in + tm * tc * R * S + tm * te * F) * scale <= hw.gb_words}
 
 
-def _powers(unit: int, limit: int) -> list[int]:
-    """unit, 2 unit, 4 unit, ... up to the first value covering ``limit``."""
-    out, v = [], unit
-    while True:
-        out.append(v)
-        if v >= limit:
-            return out
-        v *= 2
-
-
-def candidates(s: LayerShape, hw: HardwareConfig) -> list[Tiling]:
-    """Every tiling the search considers: all pm, pe filling the array, power-of-two GB tiles."""
-    out = []
+def candidates(s: LayerShape, hw: HardwareConfig) -> dict[str, np.ndarray]:
+    """Every tiling the search considers, as arrays ``pm, pe, tm, tc, te``: each pm, the pe that fills
+    the array, and power-of-two multiples of them (and of 1 for tc) as global-buffer tiles."""
     M, C, E = s.out_channels, s.in_channels, s.out_h
-    for pm in range(1, min(M, hw.pes) + 1):
-        pe = max(1, min(E, hw.pes // pm))
-        tcs = sorted({min(t, C) for t in _powers(1, C)})
-        for tm in _powers(pm, M):
-            for te in _powers(pe, E):
-                out += [Tiling(pm, pe, tm, tc, te) for tc in tcs]
-    return out
+    pm = np.arange(1, min(M, hw.pes) + 1)
+    pe = np.maximum(1, np.minimum(E, hw.pes // pm))
+    k = 2 ** np.arange(int(np.ceil(np.log2(max(M, E, C)))) + 1)
+    tm, te, tc = pm[:, None] * k[None, :], pe[:, None] * k[None, :], np.minimum(k, C)
+    # keep each power-of-two multiple up to the first that covers the dimension
+    ok_m = (tm < M) | (np.concatenate([np.full((len(pm), 1), -1), tm[:, :-1]], 1) < M)
+    ok_e = (te < E) | (np.concatenate([np.full((len(pm), 1), -1), te[:, :-1]], 1) < E)
+    ok_c = (k < C) | (np.concatenate([[0], k[:-1]]) < C)
+    i, a, b, c = np.nonzero(ok_m[:, :, None, None] & ok_e[:, None, :, None] & ok_c[None, None, None, :])
+    return {"pm": pm[i], "pe": pe[i], "tm": tm[i, a], "tc": tc[c], "te": te[i, b]}
 
 
 def tiling_cost(s: LayerShape, op: str, hw: HardwareConfig, t: Tiling) -> LayerCost:
@@ -178,8 +171,7 @@ def layer_cost(s: LayerShape, op: str, hw: HardwareConfig = HardwareConfig()) ->
     """The best tiling of a layer by normalised energy + latency, and its cost."""
     if op not in OPS:
         raise ValueError(f"unknown op {op!r}; valid ops: {OPS}")
-    cands = candidates(s, hw)
-    arr = {k: np.array([getattr(t, k) for t in cands]) for k in ("pm", "pe", "tm", "tc", "te")}
+    arr = candidates(s, hw)
     r = _evaluate(s, op, hw, **arr)
     fits = r["fits"]
     if not fits.any():
@@ -187,7 +179,8 @@ def layer_cost(s: LayerShape, op: str, hw: HardwareConfig = HardwareConfig()) ->
     energy = r["compute_pj"] + r["rf_pj"] + r["array_pj"] + r["gb_pj"] + r["dram_pj"]
     cycles = r["cycles"]
     score = np.where(fits, energy / energy[fits].min() + cycles / cycles[fits].min(), np.inf)
-    return tiling_cost(s, op, hw, cands[int(np.argmin(score))])
+    best = int(np.argmin(score))
+    return tiling_cost(s, op, hw, Tiling(**{k: int(v[best]) for k, v in arr.items()}))
 
 
 @dataclass
