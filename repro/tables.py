@@ -87,7 +87,7 @@ def _mismatches(table: pd.DataFrame, col: str, rep: pd.DataFrame, src: str, keys
     """Values of ``table[col]`` that are not the transcribed ``rep[src]`` of the row with the same labels."""
     bad = []
     for idx, row in table.iterrows():
-        if pd.isna(row[col]):
+        if pd.isna(row[col]) or row[col] == "":
             continue
         cand = rep
         for k in keys:
@@ -203,10 +203,12 @@ def write_tables(out_dir: Path | None = None, profile: str = "default") -> tuple
 
 
 def reported_table(artifact_id: str) -> tuple[pd.DataFrame, str]:
-    """A purely reported table as the paper prints it: numeric columns labelled reported, and a caption."""
+    """A purely reported table as the paper prints it: numeric columns labelled reported, empty cells
+    blank (not ``nan``), and a caption."""
     art = artifacts.get(artifact_id)
     df = reported.load(artifact_id)
     df = df.rename(columns={c: reported_label(c) for c in df.select_dtypes("number").columns})
+    df = df.astype(object).where(df.notna(), "")
     caption = (f"{art.title}: {art.source} of {artifacts.PAPERS[art.paper].split(' (')[0]}, "
                f"reported by the paper (data/reported/{artifact_id}.csv); nothing computed")
     return df, caption
