@@ -44,3 +44,52 @@ balance = pd.DataFrame({
 })
 ctx.save_table(balance, "data-fashion-balance", caption="Fashion-MNIST class balance")
 balance
+
+# %% [markdown]
+# ## The translation corpus
+# English-German and English-French pairs built from the gettext catalogs Debian ships
+# (`python -m repro data build-corpus`; `data/corpus/manifest.json` lists every catalog with its
+# package and version). Pairs per split and language pair, mean words per sentence, and the mean
+# number of subword tokens under the joint sentencepiece model the NLP notebooks use
+# (trained on the full train split, cached). `corpus_max_pairs` caps each split in this profile.
+
+# %%
+import json
+
+from repro.data import PAIRS, load_pairs, subword_model
+from repro.data.corpus import CORPUS_DIR, statistics
+
+manifest = json.loads((CORPUS_DIR / "manifest.json").read_text())
+cap, vocab = ctx.profile.data.corpus_max_pairs, ctx.profile.data.spm_vocab_size
+models = {pair: subword_model(pair, vocab) for pair in PAIRS}
+stats = pd.concat([statistics(pair, cap, models[pair].encode) for pair in PAIRS], ignore_index=True)
+stats.insert(2, "pairs in corpus", [manifest["pairs"][r.pair][r.split] for r in stats.itertuples()])
+stats["subword vocabulary"] = [models[pair].get_piece_size() for pair in stats["pair"]]
+ctx.save_table(stats, "data-corpus-stats",
+               caption="Translation corpus: pairs per split, words and subwords per sentence")
+stats
+
+# %%
+fig, axes = plt.subplots(1, len(PAIRS), figsize=(9, 3), sharey=True)
+for ax, pair in zip(axes, PAIRS):
+    train_pairs = load_pairs(pair, "train", cap)
+    bins = np.arange(0, 52, 2)
+    for side, lang in enumerate(pair.split("-")):
+        ax.hist([len(p[side].split()) for p in train_pairs], bins=bins, alpha=0.6, label=lang)
+    ax.set_title(f"{pair} train ({len(train_pairs)} pairs)")
+    ax.set_xlabel("words per sentence")
+    ax.legend()
+axes[0].set_ylabel("sentences")
+ctx.save_figure(fig, "data-corpus-lengths")
+
+# %%
+examples = pd.DataFrame([{"pair": pair, "English": en, "translation": xx}
+                         for pair in PAIRS for en, xx in load_pairs(pair, "test", 4)])
+print(examples.to_markdown(index=False))
+
+# %%
+sizes = {pair: manifest["pairs"][pair]["pairs"] for pair in PAIRS}
+print(f"The corpus holds {sizes['en-de']} En-De and {sizes['en-fr']} En-Fr pairs of at least four words "
+      f"from {manifest['pairs']['en-de']['catalogs']} / {manifest['pairs']['en-fr']['catalogs']} catalogs "
+      f"(DESIGN.md: about 23k and 30k). With a {vocab}-piece joint "
+      f"vocabulary an English sentence is {stats['subwords/en'].mean():.1f} subwords on average.")

@@ -22,7 +22,7 @@ plain-text parallel corpus (DESIGN.md, section 2):
    package and version, the extra packages installed to enlarge the corpus, counts, and the
    sha256 of every file. No timestamps: building twice gives identical files.
 
-:func:`load_pairs` reads the committed corpus back.
+:func:`load_pairs` reads the committed corpus back; :func:`statistics` summarises it.
 """
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ import subprocess
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
+import pandas as pd
 from tqdm.auto import tqdm
 
 from repro.data.errors import DatasetNotFound
@@ -271,3 +273,19 @@ def corpus_sha256(pair: str, directory: Path | None = None) -> str:
         for path in corpus_files(pair, split, directory):
             h.update(sha256_file(path).encode())
     return h.hexdigest()
+
+
+def statistics(pair: str, max_pairs: int = 0, tokenize: Callable[[str], list] | None = None,
+               directory: Path | None = None) -> pd.DataFrame:
+    """Per split: pairs, mean words per sentence on each side and, given ``tokenize``, mean subwords."""
+    src, tgt = check_pair(pair).split("-")
+    rows = []
+    for split in SPLITS:
+        pairs = load_pairs(pair, split, max_pairs, directory=directory)
+        row = {"pair": pair, "split": split, "pairs": len(pairs)}
+        for lang, side in ((src, 0), (tgt, 1)):
+            row[f"words/{lang}"] = sum(len(p[side].split()) for p in pairs) / max(len(pairs), 1)
+            if tokenize is not None:
+                row[f"subwords/{lang}"] = sum(len(tokenize(p[side])) for p in pairs) / max(len(pairs), 1)
+        rows.append(row)
+    return pd.DataFrame(rows)
