@@ -52,6 +52,12 @@ SPOT_CHECKS: dict[str, list[tuple[dict, str, object]]] = {
     "sa-fig1": [({"Operator": "Shift", "Platform": "FPGA"}, "Saving (x)", 24),
                 ({"Operator": "Add", "Platform": "FPGA", "Format": "FP32"}, "Saving (x)", 4.1),
                 ({"Operator": "Add", "Format": "FIX8"}, "Saving (x)", 7.83)],
+    "sa-fig5": [({"Comparison": "ShiftAddNAS vs all full-precision baselines", "Quantity": "FLOPs reduction (%)"},
+                 "To", 73.6),
+                ({"Comparison": "ShiftAddNAS (8-bit) vs Lite Transformer (8-bit)", "Quantity": "BLEU difference (BLEU)"},
+                 "To", 4.9)],
+    "sa-fig6": [({"Comparison": "ShiftAddNAS vs all baselines (average)", "Quantity": "Energy saving (%)"}, "From", 24),
+                ({"Comparison": "ShiftAddNAS vs BossNAS (average)", "Quantity": "Energy saving (%)"}, "To", 30)],
     "sa-fig8": [({"Resolution": "1/16", "Position": 1}, "Block type", "Shift"),
                 ({"Resolution": "1/32", "Position": 3}, "Code", 1)],
     "sa-text-spacesize": [({"Space": "NLP"}, "log10 Subnets", 14), ({"Space": "CV"}, "log10 Subnets", 9)],
@@ -121,7 +127,8 @@ ROWS = {"sa-table3": 12, "sa-table4": 30, "bs-table1": 19, "bs-table2": 12, "bs-
 # Numeric columns that are counts, indices or dimensionless metrics, so carry no unit.
 UNITLESS = {"Group", "ID", "Node", "Input 1", "Input 2", "Epoch", "Position", "Code", "Batch size",
             "En-Fr BLEU", "En-De BLEU", "Kendall τ", "Pearson R", "Spearman ρ", "Kendall's tau",
-            "Epochs", "Learning rate", "Weight decay", "Training epochs", "log10 Subnets", "Value"}
+            "Epochs", "Learning rate", "Weight decay", "Training epochs", "log10 Subnets",
+            "Value", "From", "To"}  # Value / From / To: the unit is named in the Quantity column
 
 FILES = sorted(p.stem for p in REPORTED_DIR.glob("*.csv"))
 
