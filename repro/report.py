@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from repro import artifacts
+from repro import artifacts, reported
 from repro.paths import figures_dir
 
 # Each paper's artifacts in the order they appear in the paper (figure and table numbers interleaved
@@ -122,6 +122,8 @@ def _section(art: artifacts.Artifact, out: Path) -> list[str]:
     lines = [f'<a id="{art.id}"></a>', "", f"### {art.id} · {art.title} ({art.source})", "",
              f"- **Mode:** {art.mode} · **Notebook:** `notebooks/{art.notebook}.ipynb`",
              f"- **Paper's claim:** {art.claim}"]
+    if reported.path(art.id).exists():
+        lines.append(f"- **Paper's numbers:** `data/reported/{art.id}.csv` ({reported.metadata(art.id).get('source', '')})")
     if result:
         profile = f" (profile `{result['profile']}`)" if result.get("profile") else ""
         lines.append(f"- **Our run{profile}:** {result.get('measured') or '(nothing stated)'}")

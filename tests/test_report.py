@@ -80,9 +80,10 @@ def test_report_sections_in_paper_order_with_content(fake_run):
     assert positions == sorted(positions)
     section = text.split('<a id="ps-fig2"></a>')[1].split("<a id=")[0]
     assert "![ps-fig2](ps-fig2.png)" in section and "**holds**" in section and "skew = 0.05" in section
-    assert "(profile `smoke`)" in section
+    assert "(profile `smoke`)" in section and "Paper's numbers" not in section  # no transcription for ps-fig2
     section = text.split('<a id="sa-table5"></a>')[1].split("<a id=")[0]
     assert "**ablation**" in section and "Kendall τ [reported]" in section and "too few subnets" in section
+    assert "`data/reported/sa-table5.csv` (Table 5 (Sec. 4.4)" in section
     section = text.split('<a id="bs-table4"></a>')[1].split("<a id=")[0]
     assert "not testable at this scale" in section and "`bs-table4.csv`" in section  # files still missing
     section = text.split('<a id="sa-fig8"></a>')[1].split("<a id=")[0]
