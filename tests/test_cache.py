@@ -1,0 +1,84 @@
+"""The input-hashed cache: reuse, keying, resume after an interruption, atomic writes."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from repro import cache
+
+
+def test_cached_computes_once_per_key(tmp_path):
+    calls = []
+
+    def compute(ckpt):
+        calls.append(1)
+        return {"value": len(calls)}
+
+    first = cache.cached("step", {"lr": 0.1, "epochs": 2}, compute, directory=tmp_path)
+    again = cache.cached("step", {"epochs": 2, "lr": 0.1}, compute, directory=tmp_path)  # same key, reordered
+    other = cache.cached("step", {"lr": 0.2, "epochs": 2}, compute, directory=tmp_path)
+    assert first == again == {"value": 1} and other == {"value": 2}
+    assert len(calls) == 2
+    assert len(list(tmp_path.glob("step-*.pt"))) == 2
+
+
+def test_cached_uses_the_cache_dir_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPRO_CACHE", str(tmp_path / "c"))
+    assert cache.cached("env", 1, lambda ckpt: 42) == 42
+    assert len(list((tmp_path / "c").glob("env-*.pt"))) == 1
+
+
+def test_key_hash_is_order_independent_and_sensitive_to_values():
+    assert cache.key_hash({"a": 1, "b": [1, 2]}) == cache.key_hash({"b": [1, 2], "a": 1})
+    assert cache.key_hash({"a": 1}) != cache.key_hash({"a": 2})
+
+
+def test_interrupted_step_resumes_from_its_checkpoint(tmp_path):
+    """Epochs 0-2 run, a checkpoint after each; the run dies in epoch 3; the rerun starts at epoch 3."""
+    seen = []
+    crash = {"at": 3}
+
+    def train(ckpt):
+        state = ckpt.load() or {"epoch": 0, "total": 0}
+        for epoch in range(state["epoch"], 5):
+            if epoch == crash["at"]:
+                raise KeyboardInterrupt("killed")
+            seen.append(epoch)
+            state = {"epoch": epoch + 1, "total": state["total"] + epoch}
+            ckpt.save(state)
+        return state["total"]
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached("train", {"epochs": 5}, train, directory=tmp_path)
+    assert seen == [0, 1, 2] and len(list(tmp_path.glob("train-*.ckpt"))) == 1
+    crash["at"] = None
+    assert cache.cached("train", {"epochs": 5}, train, directory=tmp_path) == 0 + 1 + 2 + 3 + 4
+    assert seen == [0, 1, 2, 3, 4]                       # epochs 0-2 were not run again
+    assert not list(tmp_path.glob("train-*.ckpt"))       # the checkpoint is cleared once the result is stored
+    assert cache.cached("train", {"epochs": 5}, train, directory=tmp_path) == 10
+    assert seen == [0, 1, 2, 3, 4]                       # and the result is reused
+
+
+def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "state.pt"
+    cache.atomic_save({"v": 1}, target)
+
+    def dies_midway(obj, fh):
+        fh.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", dies_midway)
+    with pytest.raises(OSError, match="disk full"):
+        cache.atomic_save({"v": 2}, target)
+    monkeypatch.undo()
+    assert cache.load(target) == {"v": 1}                 # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["state.pt"]  # and no temporary file is left
+
+
+def test_checkpoint_round_trip(tmp_path):
+    ckpt = cache.Checkpoint(tmp_path / "x.ckpt")
+    assert ckpt.load() is None
+    ckpt.save({"w": torch.arange(3)})
+    assert torch.equal(ckpt.load()["w"], torch.arange(3))
+    ckpt.clear()
+    assert ckpt.load() is None

@@ -1,0 +1,67 @@
+"""Profiles: the three of them, validation, overrides, errors that name the valid choices."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from repro.profiles import PROFILE_NAMES, ConfigError, DataConfig, Profile, get_profile
+
+
+def test_the_three_profiles():
+    assert PROFILE_NAMES == ("smoke", "default", "paper")
+    for name in PROFILE_NAMES:
+        assert get_profile(name).name == name
+    smoke, default, paper = (get_profile(n) for n in PROFILE_NAMES)
+    assert smoke.data.corpus_max_pairs > 0 and default.data.corpus_max_pairs == 0
+    assert smoke.data.spm_vocab_size < default.data.spm_vocab_size < paper.data.spm_vocab_size
+    assert paper.notebook_timeout_s is None and smoke.notebook_timeout_s > 0
+
+
+def test_environment_picks_the_profile(monkeypatch):
+    monkeypatch.setenv("REPRO_PROFILE", "paper")
+    assert get_profile().name == "paper"
+    monkeypatch.delenv("REPRO_PROFILE")
+    assert get_profile().name == "default"
+
+
+def test_unknown_profile_names_the_valid_ones():
+    with pytest.raises(ConfigError, match="valid profiles: smoke, default, paper"):
+        get_profile("fast")
+    with pytest.raises(ConfigError, match="valid profiles"):
+        Profile(name="fast")
+
+
+def test_overrides():
+    prof = get_profile("smoke", {"data.spm_vocab_size": 500, "seed": 3})
+    assert prof.data.spm_vocab_size == 500 and prof.seed == 3
+    assert prof.data.corpus_max_pairs == get_profile("smoke").data.corpus_max_pairs
+    assert get_profile("smoke").data.spm_vocab_size == 1000          # the stored profile is untouched
+    assert get_profile(prof, {"data.corpus_max_pairs": 7}).data.spm_vocab_size == 500
+
+
+def test_unknown_override_keys_name_the_valid_ones():
+    sections = [f.name for f in fields(Profile) if f.name not in ("name", "seed", "notebook_timeout_s")]
+    with pytest.raises(ConfigError, match="valid sections") as err:
+        get_profile("smoke", {"dataset.spm_vocab_size": 1})
+    assert all(s in str(err.value) for s in sections)
+    with pytest.raises(ConfigError, match="valid fields") as err:
+        get_profile("smoke", {"data.vocab": 1})
+    assert all(f.name in str(err.value) for f in fields(DataConfig))
+    with pytest.raises(ConfigError, match="valid: seed, notebook_timeout_s"):
+        get_profile("smoke", {"data": 1})
+    with pytest.raises(ConfigError, match="valid: seed, notebook_timeout_s"):
+        get_profile("smoke", {"epochs": 1})
+
+
+def test_values_are_validated():
+    with pytest.raises(ConfigError, match=r"DataConfig.corpus_max_pairs must be >= 0"):
+        DataConfig(corpus_max_pairs=-1)
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        get_profile("smoke", {"data.spm_vocab_size": -5})
+
+
+def test_to_dict_holds_every_section():
+    d = get_profile("default").to_dict()
+    assert d["name"] == "default" and d["data"]["spm_vocab_size"] == 8000
+    assert set(d) == {f.name for f in fields(Profile)}
