@@ -98,6 +98,15 @@ def test_report_is_deterministic_and_written(fake_run):
     assert not list(fake_run.glob("*.tmp"))
 
 
+def test_report_lists_outputs_of_no_artifact(fake_run):
+    (fake_run / "data-samples.png").write_bytes(b"png")
+    (fake_run / "data-stats.md").write_text("| a |\n|---|\n| 1 |\n")
+    tables.write_tables(fake_run, "smoke")
+    other = report.render(fake_run).split("## Other outputs")[1]
+    assert "![data-samples.png](data-samples.png)" in other and "| 1 |" in other
+    assert "tables.md" not in other and "ps-table6" not in other
+
+
 def test_report_without_manifest(out_dir):
     out_dir.mkdir(parents=True)
     text = report.render(out_dir)
