@@ -60,7 +60,7 @@ def side_by_side(artifact_id: str, ours: pd.DataFrame, on: list[str], profile: s
 
 @dataclass(frozen=True)
 class ColumnCheck:
-    """The outcome for one reported column of one table: ``ok``, ``differs`` or ``no match``."""
+    """The outcome for one column of one table: ``ok``, ``differs``, ``no match`` or ``unlabelled``."""
     artifact_id: str
     column: str
     status: str
@@ -119,8 +119,9 @@ def check_reported_columns(artifact_id: str, table: pd.DataFrame,
         labelled = pure or is_reported_column(col)
         src = by_norm.get(_norm(_base_name(col)))
         if not labelled:
-            if ("reported" in modes and src is not None and col not in keys and pd.api.types.is_numeric_dtype(table[col])
-                    and table[col].notna().any() and not _mismatches(table, col, rep, src, keys)):
+            if ("reported" in modes and src is not None and col not in keys
+                    and pd.api.types.is_numeric_dtype(table[col]) and table[col].notna().any()
+                    and not _mismatches(table, col, rep, src, keys)):
                 checks.append(ColumnCheck(artifact_id, col, "unlabelled",
                                           "holds the paper's values but is not labelled reported"))
             continue
