@@ -95,7 +95,7 @@ REGISTRY: tuple[Artifact, ...] = (
        "ShiftAddNAS is more accurate than CNN, Transformer and multiplication-free baselines."),
     _a("sa-table5", "Ablation: naive vs heterogeneous weight sharing", "Table 5", "05_ablations", "table",
        "scaled", "Heterogeneous weight sharing ranks subnets better (higher Kendall tau / Pearson / Spearman)."),
-    _a("sa-text-supernetsize", "Supernet size without and with weight sharing", "Sec. 4.3 (text)",
+    _a("sa-text-supernetsize", "Supernet size without and with weight sharing", "Sec. 4.4 (text)",
        "04_search", "table", "exact", "Heterogeneous weight sharing shrinks the supernet from 615M to 364M (41%)."),
     _a("sa-table6", "Search cost, NLP", "Table 6", "03_supernet_training", "table", "reported + exact",
        "ShiftAddNAS search costs a similar number of GPU days to HAT."),
@@ -135,7 +135,7 @@ REGISTRY: tuple[Artifact, ...] = (
        "figure", "reported + scaled", "A smaller batch trains the bit-shift network to higher accuracy."),
     _a("bs-table7", "ImageNet real vs bit-shift", "Table 7", "08_tables", "table", "reported",
        "ShiftNAS loses little accuracy from real to bit-shift domain on ImageNet."),
-    _a("bs-text-efficiency", "FP multiplication vs shift efficiency", "Sec. 1 (text)", "02_hardware_costs",
+    _a("bs-text-efficiency", "FP multiplication vs shift efficiency", "Sec. 5.5 (text)", "02_hardware_costs",
        "table", "exact", "A shift beats an FP multiplication by >=5x cycles, 9.7x power, 1.45x area, 4.32x transistors."),
     # ShiftNAS, probability shift
     _a("ps-fig1", "Conceptual overview", "Fig. 1", "07_probability_shift", "figure", "diagram",

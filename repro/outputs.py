@@ -41,8 +41,7 @@ def save_table(df: pd.DataFrame, name: str, out_dir: Path | None = None, *, capt
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.csv", out / f"{name}.md", out / f"{name}.tex"]
     df.to_csv(paths[0], index=False)
-    fmt = lambda v: float_format.format(v) if isinstance(v, float) else v  # noqa: E731
-    shown = df.map(fmt)
+    shown = df.map(lambda v: "" if pd.isna(v) else float_format.format(v) if isinstance(v, float) else v)
     md = shown.to_markdown(index=False)
     paths[1].write_text((f"**{caption}**\n\n" if caption else "") + md + "\n")
     tex = shown.to_latex(index=False, caption=caption or None, label=f"tab:{name}", escape=True)
