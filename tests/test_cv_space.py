@@ -7,7 +7,8 @@ import random
 import pytest
 
 from repro.spaces.base import InvalidConfig
-from repro.spaces.shiftaddnas_cv import BLOCK_TYPES, PAPER_FIG8, SCALES, ShiftAddNASCVSpace, dims_for
+from repro.spaces.shiftaddnas_cv import (BLOCK_TYPES, PAPER_FIG8, SCALES, CVSpaceDims, ShiftAddNASCVSpace, Stage,
+                                         dims_for)
 
 
 def _enumerate(space):
@@ -29,7 +30,10 @@ def test_paper_space_matches_table2():
 
 
 def test_size_equals_brute_force_on_a_small_space():
-    space = ShiftAddNASCVSpace("tiny")
+    small = CVSpaceDims(28, 1, 10, 2, (Stage(14, 8, (1, 2)), Stage(7, 8, (1,)), Stage(4, 8, (1, 3)),
+                                       Stage(2, 8, (2,))), heads=2)
+    space = ShiftAddNASCVSpace(small)
+    assert space.size() == (4 + 16) * 4 * (4 + 64) * 16
     assert space.size() == sum(1 for _ in _enumerate(space))
 
 
@@ -66,6 +70,11 @@ def test_invalid_config_names_the_valid_choices(bad, names):
     assert names in str(err.value)
 
 
+def test_inconsistent_dims_are_rejected():
+    with pytest.raises(ValueError, match="resolution 28 != 14"):
+        CVSpaceDims(28, 1, 10, 2, (Stage(28, 8, (1,)),), heads=2)
+
+
 def test_unknown_scale_names_the_valid_ones():
     with pytest.raises(InvalidConfig, match="valid scales: paper, small, tiny"):
         dims_for("huge")
@@ -85,7 +94,7 @@ def test_macs_by_hand_for_a_tiny_all_conv_subnet():
     space = ShiftAddNASCVSpace(d)
     cfg = {"stages": [[1], [1], [1], [1]]}
     c, r = [s.channels for s in d.stages], [s.resolution for s in d.stages]
-    expected = 1 * c[0] * 9 * r[0] ** 2  # stem 3x3
+    expected = 1 * c[0] * 2 * 2 * r[0] ** 2  # stem: 2x2 stride-2 patchify
     expected += sum(c[i - 1] * c[i] * 9 * r[i] ** 2 for i in range(1, 4))  # transitions
     expected += sum(2 * 9 * c[i] ** 2 * r[i] ** 2 for i in range(4))  # two 3x3 convs per block
     expected += c[3] * 10  # classifier

@@ -7,7 +7,9 @@ encoding of Fig. 8: 0 Attn, 1 Conv, 2 Add, 3 Shift. The paper's searched model i
 
 Resolution: the first layer of every stage after the first halves it (a stride-2 transition), every
 other layer keeps it (Sec. 3.1, "each layer can either stay unchanged or be reduced to half").
-``SCALES`` holds the paper's dimensions and the shrunken ones the CPU profiles use on 28x28 inputs.
+``SCALES`` holds the paper's dimensions and the shrunken ones the CPU profiles use on 28x28 inputs:
+the same four stages and block types at 1/2, 1/4, 1/8, 1/16 of the input (paper: 1/4 ... 1/32), with
+narrower channels and fewer blocks.
 """
 from __future__ import annotations
 
@@ -69,10 +71,10 @@ SCALES: dict[str, CVSpaceDims] = {
     "paper": CVSpaceDims(224, 3, 1000, 4, _stages((128, 256, 512, 1024),
                                                   ((1, 2, 3, 4), (1, 2, 3, 4), (3, 4, 5, 6, 7),
                                                    (4, 5, 6, 7, 8, 9)), 56), heads=4),
-    "small": CVSpaceDims(28, 1, 10, 1, _stages((24, 48, 96, 192),
-                                               ((1, 2), (1, 2), (1, 2, 3), (2, 3, 4)), 28), heads=2),
-    "tiny": CVSpaceDims(28, 1, 10, 1, _stages((8, 16, 32, 64),
-                                              ((1, 2), (1, 2), (1, 2), (1, 2, 3)), 28), heads=2),
+    "small": CVSpaceDims(28, 1, 10, 2, _stages((16, 32, 64, 128),
+                                               ((1, 2), (1, 2), (1, 2, 3), (2, 3, 4)), 14), heads=2),
+    "tiny": CVSpaceDims(28, 1, 10, 2, _stages((8, 16, 32, 64),
+                                              ((1, 2), (1, 2), (1, 2), (1, 2, 3)), 14), heads=2),
 }
 
 
