@@ -65,6 +65,14 @@ def environment() -> dict:
     return {"versions": versions, "device": dev}
 
 
+def source_cell_index(src: Path, err: Exception) -> int:
+    """The failing cell's index in the source notebook (papermill's own index counts the cell it injects)."""
+    import nbformat
+
+    cells = nbformat.read(src, as_version=4).cells
+    return next((i for i, c in enumerate(cells) if c.source == err.source), err.cell_index)
+
+
 def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dict:
     """Execute one notebook; returns its manifest entry (status, duration, failing cell)."""
     import papermill as pm
@@ -81,7 +89,7 @@ def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dic
                             kernel_name="python3", language="python", progress_bar=False,
                             execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR))
     except pm.PapermillExecutionError as err:
-        entry.update(status="failed", cell_index=err.cell_index, execution_count=err.exec_count,
+        entry.update(status="failed", cell_index=source_cell_index(src, err), execution_count=err.exec_count,
                      error=f"{err.ename}: {err.evalue}")
     except Exception as err:  # a timeout or a dead kernel: still name the notebook
         entry.update(status="failed", error=f"{type(err).__name__}: {err}")

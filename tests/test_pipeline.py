@@ -1,0 +1,85 @@
+"""run-all on a temporary notebooks folder: one notebook passes, one fails; the manifest records both."""
+from __future__ import annotations
+
+import json
+import sys
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from repro import artifacts, pipeline
+from repro.__main__ import main
+from repro.profiles import ConfigError
+
+PARAMETERS = "profile = None\nout_dir = None"
+
+
+def write_notebook(path, *cells: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def series(tmp_path, monkeypatch):
+    """Notebooks ``00_pass`` (writes the injected parameters into out_dir) and ``01_fail`` (raises)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "00_pass.ipynb",
+                   "from pathlib import Path",
+                   "Path(out_dir, 'pass.txt').write_text(profile)")
+    write_notebook(folder / "01_fail.ipynb", "x = 1", "raise ValueError('boom in cell three')", "y = 2")
+    monkeypatch.setattr(pipeline, "NOTEBOOKS_DIR", folder)
+    monkeypatch.setattr(artifacts, "NOTEBOOKS", ("00_pass", "01_fail", "02_absent"))
+    monkeypatch.setenv("REPRO_BUILD", str(tmp_path / "build"))
+    reports = []
+    monkeypatch.setitem(sys.modules, "repro.report", SimpleNamespace(write_report=reports.append))
+    return SimpleNamespace(folder=folder, out=tmp_path / "figures", build=tmp_path / "build", reports=reports)
+
+
+def test_run_all_names_the_failing_notebook_and_cell(series, capsys):
+    assert pipeline.select_notebooks(None) == ["00_pass", "01_fail"]  # 02_absent has no file
+    assert pipeline.run_all("smoke", out_dir=str(series.out)) == 1
+    err = capsys.readouterr().err
+    assert "FAILED notebooks/01_fail.ipynb, cell " in err and "ValueError: boom in cell three" in err
+    assert "FAILED notebooks/00_pass" not in err
+    assert (series.out / "pass.txt").read_text() == "smoke"                  # parameters were injected
+    assert (series.build / "notebooks" / "smoke" / "00_pass.ipynb").exists()  # the executed copy
+    assert series.reports == [series.out]
+
+    manifest = json.loads((series.out / "manifest.json").read_text())
+    assert manifest["profile"] == "smoke" and manifest["seed"] == 0
+    assert manifest["profile_config"]["data"]["spm_vocab_size"] == 1000
+    assert {"torch", "numpy", "papermill", "sentencepiece"} <= set(manifest["versions"])
+    assert manifest["versions"]["torch"] and manifest["device"]["cpus"] >= 1
+    assert "commit" in manifest and "dirty" in manifest
+    nbs = manifest["notebooks"]
+    assert nbs["00_pass"]["status"] == "ok" and nbs["01_fail"]["status"] == "failed"
+    assert nbs["01_fail"]["error"] == "ValueError: boom in cell three"
+    source = nbformat.read(series.folder / "01_fail.ipynb", as_version=4)
+    assert nbs["01_fail"]["cell_index"] == 2 and "boom" in source.cells[2].source  # the source notebook's cell
+    assert "FAILED notebooks/01_fail.ipynb, cell 2: ValueError: boom in cell three" in err
+    assert all(e["duration_s"] > 0 for e in nbs.values())
+    assert manifest["total_duration_s"] == pytest.approx(sum(e["duration_s"] for e in nbs.values()), abs=0.2)
+
+
+def test_run_all_exits_zero_when_every_notebook_passes(series):
+    (series.folder / "01_fail.ipynb").unlink()
+    assert pipeline.run_all("smoke", out_dir=str(series.out)) == 0
+    assert json.loads((series.out / "manifest.json").read_text())["notebooks"]["00_pass"]["status"] == "ok"
+
+
+def test_unknown_profile_and_id_name_the_valid_ones(series, capsys):
+    with pytest.raises(ConfigError, match="valid profiles: smoke, default, paper"):
+        pipeline.run_all("quick", out_dir=str(series.out))
+    with pytest.raises(KeyError, match="valid ids"):
+        pipeline.select_notebooks(["sa-fig99"])
+    assert main(["run-all", "--profile", "quick", "--out", str(series.out)]) == 2
+    assert main(["run-all", "--only", "sa-fig99", "--out", str(series.out)]) == 2
+    err = capsys.readouterr().err
+    assert "valid profiles: smoke, default, paper" in err and "valid ids: sa-fig1" in err
+    assert not (series.out / "manifest.json").exists()
