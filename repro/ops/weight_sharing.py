@@ -1,0 +1,243 @@
+"""Heterogeneous weight sharing (ShiftAddNAS Sec. 3.2.2, Eqs. 5-6, Fig. 4).
+
+One shared weight pool per layer serves the Conv, Add and Shift candidates:
+
+* Conv uses the pool as is, with a KL term to N(0, 1);
+* Shift quantizes the pool to powers of two (:func:`repro.ops.shift.round_to_power_of_two`);
+* Add uses ``T(pool)``, a learnable transformation kernel (Eq. 6), with a KL term to Laplace(0, 1).
+
+Training loss (Eq. 5): ``CE + KL(P_conv(W) || N(0, I)) + KL(P_add(T(W)) || Laplace(0, 1))``.
+
+The KL terms are estimated from the sample of weights: ``KL(p || q) = CE(p, q) - H(p)`` with the
+cross-entropy to the target density averaged over the weights and ``H(p)`` Vasicek's spacing
+estimate on the sorted weights. Both parts are differentiable, and the estimate is sensitive to
+the shape of the distribution, not only to its moments.
+
+Differences between the paper's kernel (``kernel="paper"``, the default) and the authors' released
+code (``kernel="released"``), which this module also provides, with one bug fixed:
+
+============================  ==========================================  =====================================
+aspect                        paper (Eq. 6)                               released code
+============================  ==========================================  =====================================
+pieces                        ``d = 200`` equal segments of the sorted    100 equal-width bins of the value
+                              weights                                     range ``[min, max]``
+mapping                       ``alpha_i * w`` on segment ``i``            ``alpha_i * w`` in bin ``i`` (no offset)
+largest weight                in the last segment                         falls in no bin and becomes 0 (here
+                                                                          fixed: it joins the last bin)
+KL terms in the loss          Gaussian (Conv) + Laplace (Add), weight 1   Laplace only (Gaussian computed, never
+                                                                          added), weight 10
+============================  ==========================================  =====================================
+
+Our paper kernel re-sorts the scaled values before putting them back, so ``T`` always keeps the
+order of the weights; where Eq. 6 is already monotone (the alphas grow with ``|w|``, as a
+Gaussian-to-Laplace map does) this is exactly Eq. 6. Fitting one scale per segment lifts the
+excess kurtosis of Gaussian samples to about 1.4-1.5 and then plateaus (a Laplace sample has 3):
+the extreme tail segments cannot be bent by a single scale.
+
+Ablation baselines: ``sharing="naive"`` (one pool used as is by all views: no kernel, no KL) and
+``sharing="none"`` (separate weights per candidate).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from repro.ops.adder import adder_conv2d
+from repro.ops.checks import check_choice, check_conv_args, check_positive
+from repro.ops.shift import round_to_power_of_two
+
+SHARING = ("heterogeneous", "naive", "none")
+KERNELS = ("paper", "released")
+OPS = ("conv", "add", "shift")
+PAPER_SEGMENTS = 200
+RELEASED_BINS = 100
+KL_WEIGHT = {"paper": 1.0, "released": 10.0}
+
+
+def vasicek_entropy(w: torch.Tensor, m: int | None = None) -> torch.Tensor:
+    """Vasicek's spacing estimate of the differential entropy of the sample ``w`` (flattened).
+
+    ``H = mean_i log(n / (2m) * (x_(i+m) - x_(i-m)))`` on the sorted sample, indices clamped to
+    ``[0, n-1]``, ``m = round(sqrt(n) / 2)`` by default. Differentiable through the sorted values.
+    """
+    x = torch.sort(w.reshape(-1)).values
+    n = x.numel()
+    if n < 4:
+        raise ValueError(f"the entropy estimate needs at least 4 weights, got {n}")
+    m = m or max(1, round(math.sqrt(n) / 2))
+    idx = torch.arange(n, device=x.device)
+    spacing = x[(idx + m).clamp(max=n - 1)] - x[(idx - m).clamp(min=0)]
+    return torch.log(spacing.clamp_min(1e-12) * n / (2 * m)).mean()
+
+
+def gaussian_kl(w: torch.Tensor, std: float = 1.0) -> torch.Tensor:
+    """``KL(p_w || N(0, std^2))`` = cross-entropy to the Gaussian minus the Vasicek entropy (Eq. 5, Conv)."""
+    cross_entropy = (0.5 * (w.reshape(-1) / std) ** 2).mean() + 0.5 * math.log(2 * math.pi * std ** 2)
+    return cross_entropy - vasicek_entropy(w)
+
+
+def laplace_kl(w: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """``KL(p_w || Laplace(0, scale))`` = cross-entropy to the Laplace minus the Vasicek entropy (Eq. 5, Add)."""
+    cross_entropy = (w.reshape(-1).abs() / scale).mean() + math.log(2 * scale)
+    return cross_entropy - vasicek_entropy(w)
+
+
+def excess_kurtosis(w: torch.Tensor) -> float:
+    """Sample excess kurtosis ``E[(w - mu)^4] / var^2 - 3`` (0 for a Gaussian, 3 for a Laplace)."""
+    x = w.detach().double().reshape(-1)
+    x = x - x.mean()
+    return float((x ** 4).mean() / (x ** 2).mean() ** 2 - 3.0)
+
+
+class TransformationKernel(nn.Module):
+    """Eq. 6: flatten, sort, scale each of ``d`` equal segments of the sorted weights by ``alpha_i``,
+    put the values back in place. Vectorised: one sort, one gather, one scatter; alphas start at 1."""
+
+    def __init__(self, num_segments: int = PAPER_SEGMENTS):
+        super().__init__()
+        check_positive(num_segments=num_segments)
+        self.num_segments = num_segments
+        self.alpha = nn.Parameter(torch.ones(num_segments))
+
+    def segment_of_rank(self, n: int, device: torch.device | None = None) -> torch.Tensor:
+        """Segment index of each rank ``0..n-1``: ``floor(rank * d / n)`` (segments of ``s = n / d`` weights)."""
+        return torch.arange(n, device=device) * self.num_segments // n
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        flat = w.reshape(-1)
+        values, order = torch.sort(flat)
+        scaled = torch.sort(values * self.alpha[self.segment_of_rank(flat.numel(), flat.device)]).values
+        return torch.empty_like(flat).scatter(0, order, scaled).reshape(w.shape)
+
+
+class ReleasedTransformationKernel(nn.Module):
+    """The released code's kernel: ``num_bins`` equal-width bins of ``[min, max]``, ``alpha_i * w`` per bin.
+
+    The released code loses the largest weight (it falls in no bin and becomes 0); here it joins the last bin.
+    """
+
+    def __init__(self, num_bins: int = RELEASED_BINS):
+        super().__init__()
+        check_positive(num_bins=num_bins)
+        self.num_bins = num_bins
+        self.alpha = nn.Parameter(torch.ones(num_bins))
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        lo, hi = w.detach().min(), w.detach().max()
+        width = (hi - lo).clamp_min(1e-12) / self.num_bins
+        bins = ((w.detach() - lo) / width).floor().long().clamp_(0, self.num_bins - 1)
+        return w * self.alpha[bins]
+
+
+def make_kernel(kernel: str = "paper", size: int | None = None) -> nn.Module:
+    """``"paper"``: :class:`TransformationKernel` (d = 200); ``"released"``: :class:`ReleasedTransformationKernel` (100 bins)."""
+    check_choice("kernel", kernel, KERNELS)
+    if kernel == "paper":
+        return TransformationKernel(size or PAPER_SEGMENTS)
+    return ReleasedTransformationKernel(size or RELEASED_BINS)
+
+
+def sharing_kl(pool: torch.Tensor, transform: nn.Module, kernel: str = "paper") -> torch.Tensor:
+    """The KL part of Eq. 5 for one pool: paper ``KL_N(W) + KL_Lp(T(W))``; released ``10 * KL_Lp(T(W))``."""
+    check_choice("kernel", kernel, KERNELS)
+    add_term = laplace_kl(transform(pool))
+    if kernel == "released":
+        return KL_WEIGHT[kernel] * add_term
+    return KL_WEIGHT[kernel] * (gaussian_kl(pool) + add_term)
+
+
+def fit_kernel(transform: nn.Module, w: torch.Tensor, steps: int, lr: float = 0.05,
+               desc: str = "fit kernel") -> list[float]:
+    """Fit only the kernel's alphas so that ``T(w)`` approaches Laplace(0, 1) (Adam); returns the KL per step."""
+    opt = torch.optim.Adam(transform.parameters(), lr=lr)
+    history = []
+    for _ in tqdm(range(steps), desc=desc, leave=False):
+        loss = laplace_kl(transform(w.detach()))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    return history
+
+
+def shared_parameter_count(in_channels: int, out_channels: int, kernel_size: int, sharing: str,
+                           kernel: str = "paper") -> int:
+    """Parameters of one :class:`SharedConv2d` layer serving Conv, Add and Shift in each sharing mode.
+
+    heterogeneous: one pool + the kernel's alphas; naive: one pool; none: one weight per candidate.
+    """
+    check_choice("sharing", sharing, SHARING)
+    pool = out_channels * in_channels * kernel_size ** 2
+    if sharing == "none":
+        return len(OPS) * pool
+    if sharing == "naive":
+        return pool
+    check_choice("kernel", kernel, KERNELS)
+    return pool + (PAPER_SEGMENTS if kernel == "paper" else RELEASED_BINS)
+
+
+class SharedConv2d(nn.Module):
+    """A layer whose Conv / Add / Shift candidates share weights (Fig. 4a); pick one with :meth:`set_op`.
+
+    ``forward(x, out_channels, in_channels)`` uses the front slice ``[:out, :in]`` of the weights
+    (elastic widths). Weights start from N(0, 1), the Conv view's KL target (and AdderNet's init);
+    a BatchNorm must follow the layer, as it follows every candidate in the supernets.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 sharing: str = "heterogeneous", kernel: str = "paper", eta: float | None = 0.2):
+        super().__init__()
+        check_conv_args(in_channels, out_channels, kernel_size, stride, padding, 1, 1)
+        check_choice("sharing", sharing, SHARING)
+        check_choice("kernel", kernel, KERNELS)
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.stride, self.padding, self.sharing, self.kernel, self.eta = stride, padding, sharing, kernel, eta
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        names = OPS if sharing == "none" else ("pool",)
+        self.weights = nn.ParameterDict({name: nn.Parameter(torch.randn(shape)) for name in names})
+        self.transform = make_kernel(kernel) if sharing == "heterogeneous" else None
+        self.op = "conv"
+
+    def set_op(self, op: str) -> "SharedConv2d":
+        """Choose the active candidate: ``"conv"``, ``"add"`` or ``"shift"``."""
+        check_choice("op", op, OPS)
+        self.op = op
+        return self
+
+    def view(self, op: str | None = None) -> torch.Tensor:
+        """The full weight the candidate ``op`` (default: the active one) sees: pool, ``T(pool)`` or 2^p(pool)."""
+        op = op or self.op
+        check_choice("op", op, OPS)
+        if self.sharing == "none":
+            w = self.weights[op]
+        elif op == "add" and self.transform is not None:
+            w = self.transform(self.weights["pool"])
+        else:
+            w = self.weights["pool"]
+        return round_to_power_of_two(w) if op == "shift" else w
+
+    def forward(self, x: torch.Tensor, out_channels: int | None = None, in_channels: int | None = None) -> torch.Tensor:
+        out_c, in_c = out_channels or self.out_channels, in_channels or self.in_channels
+        if not (0 < out_c <= self.out_channels and 0 < in_c <= self.in_channels):
+            raise ValueError(f"widths must be in 1..{self.out_channels} (out) and 1..{self.in_channels} (in), "
+                             f"got {out_c} and {in_c}")
+        if x.dim() != 4 or x.shape[1] != in_c:
+            raise ValueError(f"SharedConv2d expects (N, {in_c}, H, W), got {tuple(x.shape)}")
+        w = self.view()[:out_c, :in_c]
+        if self.op == "add":
+            return adder_conv2d(x, w, self.stride, self.padding, eta=self.eta)
+        return F.conv2d(x, w, None, self.stride, self.padding)
+
+    def kl_loss(self) -> torch.Tensor:
+        """The KL part of Eq. 5 for this layer (zero for the naive and no-sharing baselines)."""
+        if self.transform is None:
+            return self.weights[next(iter(self.weights))].new_zeros(())
+        return sharing_kl(self.weights["pool"], self.transform, self.kernel)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, sharing={self.sharing!r}, kernel={self.kernel!r}, op={self.op!r}")

@@ -1,0 +1,118 @@
+"""Heterogeneous weight sharing: the transformation kernel, the KL estimates, the layer's modes."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from repro.ops.adder import adder_conv2d
+from repro.ops.shift import round_to_power_of_two
+from repro.ops.weight_sharing import (ReleasedTransformationKernel, SharedConv2d, TransformationKernel,
+                                      excess_kurtosis, fit_kernel, gaussian_kl, laplace_kl,
+                                      shared_parameter_count, vasicek_entropy)
+
+
+def test_kernel_scales_equal_segments_of_sorted_weights():
+    w = torch.tensor([[0.3, -1.0], [2.0, 0.1], [-0.2, 0.5]])  # 6 weights, 3 segments of 2 sorted values
+    k = TransformationKernel(num_segments=3)
+    with torch.no_grad():
+        k.alpha.copy_(torch.tensor([2.0, 1.0, 3.0]))
+    # sorted: -1.0, -0.2 | 0.1, 0.3 | 0.5, 2.0 -> scaled by 2 | 1 | 3, put back in place
+    expected = torch.tensor([[0.3, -2.0], [6.0, 0.1], [-0.4, 1.5]])
+    assert torch.allclose(k(w), expected)
+
+
+def test_kernel_keeps_order_and_gets_gradients():
+    torch.manual_seed(0)
+    w = torch.randn(1000, requires_grad=True)
+    k = TransformationKernel(200)
+    with torch.no_grad():
+        k.alpha.uniform_(0.5, 2.0)  # alphas that would break the order of Eq. 6 at segment boundaries
+    out = k(w)
+    assert torch.equal(torch.argsort(out), torch.argsort(w))
+    out.pow(2).sum().backward()
+    assert w.grad.abs().sum() > 0 and k.alpha.grad.abs().sum() > 0
+
+
+def test_released_kernel_keeps_largest_weight():
+    w = torch.tensor([-1.0, 0.0, 0.5, 1.0])
+    k = ReleasedTransformationKernel(num_bins=2)
+    with torch.no_grad():
+        k.alpha.copy_(torch.tensor([2.0, 3.0]))
+    assert k(w).tolist() == [-2.0, 0.0, 1.5, 3.0]  # the released code would give 0 for the last one
+
+
+def test_vasicek_entropy_and_kl_on_known_distributions():
+    torch.manual_seed(1)
+    g = torch.randn(20000)
+    lap = torch.distributions.Laplace(0.0, 1.0).sample((20000,))
+    assert abs(vasicek_entropy(g).item() - 0.5 * math.log(2 * math.pi * math.e)) < 0.05
+    assert abs(vasicek_entropy(lap).item() - (1 + math.log(2))) < 0.05
+    assert gaussian_kl(g) < 0.03 and laplace_kl(lap) < 0.03
+    assert laplace_kl(g) > 0.05 and gaussian_kl(lap) > 0.05  # the wrong target costs more
+    # Shape-sensitive: a uniform with the Gaussian's mean and variance is far from N(0, 1).
+    uniform = (torch.rand(20000) - 0.5) * math.sqrt(12)
+    assert gaussian_kl(uniform) > 0.1
+
+
+def test_fitting_the_kernel_lowers_kl_and_raises_kurtosis():
+    torch.manual_seed(2)
+    w = torch.randn(2000)
+    k = TransformationKernel(200)
+    history = fit_kernel(k, w, steps=60, lr=0.1)
+    assert history[-1] < 0.5 * history[0]
+    before, after = excess_kurtosis(w), excess_kurtosis(k(w))
+    assert abs(before) < 0.3 and after > before + 0.8  # towards a Laplace's 3, not all the way
+
+
+def test_excess_kurtosis_hand_value():
+    assert math.isclose(excess_kurtosis(torch.tensor([-1.0, 1.0])), -2.0)
+
+
+@pytest.mark.parametrize("sharing", ["heterogeneous", "naive", "none"])
+def test_parameter_counts_of_the_three_modes(sharing):
+    layer = SharedConv2d(4, 6, 3, sharing=sharing)
+    pool = 6 * 4 * 9
+    expected = {"heterogeneous": pool + 200, "naive": pool, "none": 3 * pool}[sharing]
+    assert sum(p.numel() for p in layer.parameters()) == expected == shared_parameter_count(4, 6, 3, sharing)
+    assert shared_parameter_count(4, 6, 3, "heterogeneous", kernel="released") == pool + 100
+
+
+def test_views_and_front_slices():
+    torch.manual_seed(3)
+    layer = SharedConv2d(4, 6, 3, padding=1)
+    x = torch.randn(2, 3, 5, 5)
+    pool = layer.weights["pool"]
+    conv = layer.set_op("conv")(x, out_channels=5, in_channels=3)
+    assert torch.allclose(conv, F.conv2d(x, pool[:5, :3], padding=1), atol=1e-5)
+    shift = layer.set_op("shift")(x, 5, 3)
+    assert torch.allclose(shift, F.conv2d(x, round_to_power_of_two(pool)[:5, :3], padding=1), atol=1e-5)
+    add = layer.set_op("add")(x, 5, 3)
+    assert torch.allclose(add, adder_conv2d(x, layer.transform(pool)[:5, :3], padding=1), atol=1e-4)
+
+
+def test_kl_loss_by_mode_and_kernel():
+    torch.manual_seed(4)
+    het = SharedConv2d(8, 8, 3)
+    pool = het.weights["pool"]
+    assert torch.isclose(het.kl_loss(), gaussian_kl(pool) + laplace_kl(het.transform(pool)))
+    rel = SharedConv2d(8, 8, 3, kernel="released")
+    assert torch.isclose(rel.kl_loss(), 10 * laplace_kl(rel.transform(rel.weights["pool"])))
+    assert SharedConv2d(8, 8, 3, sharing="naive").kl_loss().item() == 0.0
+    het.kl_loss().backward()
+    assert pool.grad is not None and het.transform.alpha.grad is not None
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="valid choices: 'heterogeneous', 'naive', 'none'"):
+        SharedConv2d(4, 4, 3, sharing="full")
+    with pytest.raises(ValueError, match="kernel"):
+        SharedConv2d(4, 4, 3, kernel="mine")
+    with pytest.raises(ValueError, match="'conv', 'add', 'shift'"):
+        SharedConv2d(4, 4, 3).set_op("attn")
+    with pytest.raises(ValueError, match="widths"):
+        SharedConv2d(4, 4, 3)(torch.randn(1, 4, 5, 5), out_channels=5)
+    with pytest.raises(ValueError, match="num_segments"):
+        TransformationKernel(0)
