@@ -63,6 +63,7 @@ manifest = json.loads((CORPUS_DIR / "manifest.json").read_text())
 cap, vocab = ctx.profile.data.corpus_max_pairs, ctx.profile.data.spm_vocab_size
 models = {pair: subword_model(pair, vocab) for pair in PAIRS}
 stats = pd.concat([statistics(pair, cap, models[pair].encode) for pair in PAIRS], ignore_index=True)
+stats = stats.rename(columns={"pairs": "pairs used"})
 stats.insert(2, "pairs in corpus", [manifest["pairs"][r.pair][r.split] for r in stats.itertuples()])
 stats["subword vocabulary"] = [models[pair].get_piece_size() for pair in stats["pair"]]
 ctx.save_table(stats, "data-corpus-stats",
