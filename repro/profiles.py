@@ -62,7 +62,13 @@ class WeightsConfig(Section):
 @dataclass(frozen=True)
 class CostConfig(Section):
     """Notebook 02: cost models (exact, same in every profile except the zoo subset)."""
-    bits: tuple[int, ...] = (32, 8)
+    bits: tuple[int, ...] = (32, 8)   # operand precisions of the dataflow model; the first is the main one
+    models: tuple[str, ...] = ()      # zoo models of the zoo-costs table; () = all of them
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.bits or any(b not in (8, 32) for b in self.bits):
+            raise ConfigError(f"CostConfig.bits must be a non-empty tuple of 8 and/or 32, got {self.bits!r}")
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ def _profiles() -> dict[str, Profile]:
             data=DataConfig(fashion_train_subset=2000, fashion_test_subset=500, corpus_max_pairs=2000,
                             spm_vocab_size=1000),
             weights=WeightsConfig(train_subset=1000, epochs=1, width=8, kernel_fit_steps=50),
+            cost=CostConfig(models=("transformer-big", "resnet50", "addernet-resnet50", "deepshift-resnet50",
+                                    "deit-small", "shiftaddnas-t0")),
             supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, search_iterations=2,
                                     population=6, ablation_subnets=4, standalone_steps=20),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,

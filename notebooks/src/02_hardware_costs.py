@@ -1,0 +1,117 @@
+# %% [markdown]
+# # 02 · Hardware costs
+# The papers' efficiency claims rest on unit energies, operation counts and a hardware model.
+# This notebook shows the unit-energy table and the ratios ShiftAddNAS quotes (sa-fig1), what our cost
+# model says about a floating-point multiplication vs a shift (bs-text-efficiency), reported ImageNet
+# accuracy against our computed energy per model family (sa-fig6), and the computed params / MACs /
+# #Mult / #Add / #Shift / energy / latency of every zoo model beside the papers' numbers (zoo-costs).
+# Everything is computed by `repro.cost` (`python -m repro cost MODEL` gives the same numbers).
+
+# %%
+profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
+out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
+
+# %%
+import pandas as pd
+
+from repro.cost.eyeriss import HardwareConfig
+from repro.experiments import hardware_costs as hc
+from repro.notebook import setup
+
+ctx = setup(profile, out_dir)
+cfg = ctx.profile.cost
+hw = HardwareConfig(bits=cfg.bits[0])
+hw
+
+# %% [markdown]
+# ## sa-fig1 · Unit energies and the quoted ratios
+# The 45nm entries are Horowitz's (ISSCC 2014), the shift entries the released code's; the FPGA
+# column is the paper's, not verifiable from a public source. Each ratio of the text is traced to the
+# pair of entries it comes from.
+
+# %%
+fig = hc.unit_energy_figure()
+ctx.save_figure(fig, "sa-fig1")
+ratios = hc.quoted_ratio_table()
+ctx.save_table(ratios, "sa-fig1", caption="Energy ratios quoted by ShiftAddNAS (Sec. 3.1), traced to the unit-energy table")
+ratios
+
+# %%
+swapped = ratios[ratios["platform in the text (reported)"] != ratios["platform of the pair"]]
+ctx.record("sa-fig1", measured=f"{int(ratios.matches.sum())}/{len(ratios)} quoted ratios reproduced from their pair "
+           f"of table entries; {len(swapped)} of them come from the other platform than the sentence's 'respectively' says",
+           verdict="holds" if ratios.matches.all() else "does not hold",
+           reason="31x, 4.1x and 24x are 45nm ratios and the two 196x and 47x are FPGA ratios: the sentence's "
+                  "platform order is swapped; the FPGA entries are as reported (unverified)",
+           **{f"ratio_{i}_{r.reported}": r.ours for i, r in ratios.iterrows()})
+print(f"All quoted ratios reproduced: {bool(ratios.matches.all())}; "
+      f"{len(swapped)} of {len(ratios)} sit on the other platform than the text's word order says.")
+
+# %% [markdown]
+# ## bs-text-efficiency · FP multiplication vs shift
+
+# %%
+eff = hc.efficiency_table(hw)
+ctx.save_table(eff, "bs-text-efficiency", caption="FP multiplication vs shift: reported vs our cost model")
+eff
+
+# %%
+power = eff.set_index("quantity")
+ctx.record("bs-text-efficiency",
+           measured=f"energy per op FP32 mult / shift = {power.loc['average power', 'ours (x)']:.1f}x "
+                    f"(reported power 9.7x); whole-network ResNet-50 / DeepShift-ResNet-50 energy = "
+                    f"{power.loc['network energy (ResNet-50 vs DeepShift)', 'ours (x)']:.2f}x",
+           verdict="holds" if power.loc["average power", "ours (x)"] >= 9.7 else "does not hold",
+           reason="only the energy (power at equal op time) ratio is checkable; cycles, area and transistors "
+                  "are outside our model",
+           energy_ratio_fp32=power.loc["average power", "ours (x)"],
+           energy_ratio_8bit=power.loc["average power (8-bit)", "ours (x)"],
+           network_ratio=power.loc["network energy (ResNet-50 vs DeepShift)", "ours (x)"])
+print("Per operation a shift is far cheaper than an FP multiplication in our table; in a whole network the "
+      "memory accesses dominate, so replacing every multiplication by a shift saves only a few percent.")
+
+# %% [markdown]
+# ## zoo-costs · every zoo model, ours beside the papers'
+
+# %%
+zoo = hc.zoo_costs(cfg.models, cfg.bits, hw)
+ctx.save_table(zoo, "zoo-costs", caption="Zoo models: computed params / MACs / #Mult / #Add / #Shift / energy / "
+               "latency beside the reported numbers (rel. diff = ours / reported - 1)")
+shown = ["model", "resolution", "reported in"] + [c for c in zoo.columns if c.endswith(("(ours)", "(reported)", "diff"))
+                                                  and c.split()[0] in ("params_M", "macs_G", "energy_mJ")]
+zoo[shown].round(3)
+
+# %%
+big = zoo[zoo["reported in"].str.contains("Transformer", na=False)]
+if len(big):
+    r = big.iloc[0]
+    print(f"Transformer-Big: {r['params_M (ours)']:.1f}M params and {2 * r['macs_G (ours)']:.2f} GFLOPs "
+          f"(reported 176M / 10.6G); energy {r['energy_mJ (ours)']:.0f} mJ vs 214 mJ reported and latency "
+          f"{r['latency_ms (ours)']:.0f} ms vs 130 ms: our dataflow model is memory-bound on 30-token linear layers.")
+print("Params and MACs agree within a few percent for the standard models; ViT-B/16 differs because Table 4 "
+      "prints its 224-pixel MACs beside a 384-pixel resolution, and ShiftAddNAS-T differs because it is our reading "
+      "of the released encoding (only one Shift block, so fewer #Shift than reported).")
+
+# %% [markdown]
+# ## sa-fig6 · Reported accuracy vs our energy, by model family
+
+# %%
+points = hc.accuracy_energy(zoo, cfg.bits[0])
+fig = hc.accuracy_energy_figure(points)
+ctx.save_figure(fig, "sa-fig6")
+dom = hc.dominance(points)
+dom.round(3)
+
+# %%
+beaten = dom[dom["energy saving"] > 0]
+ctx.record("sa-fig6",
+           measured=f"a ShiftAddNAS model at least as accurate and cheaper exists for {len(beaten)}/{len(dom)} "
+                    f"baselines; energy savings {dom['energy saving'].min():.0%} to {dom['energy saving'].max():.0%} "
+                    f"(reported 24% to 93%)",
+           verdict="holds" if len(beaten) == len(dom) else "does not hold",
+           reason="" if len(beaten) == len(dom) else
+           "in our dataflow model memory accesses dominate energy, so the ResNet-50-sized CNN and multiplication-free "
+           "baselines cost no more than our reading of ShiftAddNAS-T0: not beaten on energy: "
+           + ", ".join(dom.loc[dom['energy saving'] <= 0, 'baseline']),
+           min_saving=float(dom["energy saving"].min()), max_saving=float(dom["energy saving"].max()))
+print(f"ShiftAddNAS beats {len(beaten)} of {len(dom)} baselines on both reported accuracy and our energy.")

@@ -1,0 +1,231 @@
+"""Notebook 02: unit energies (sa-fig1), FP multiplication vs shift (bs-text-efficiency), accuracy vs
+energy by model family (sa-fig6), and the zoo's computed costs beside the papers' numbers (zoo-costs).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from repro import reported
+from repro.cache import cached
+from repro.cost import counting, eyeriss, unit_energy, zoo
+from repro.cost.eyeriss import HardwareConfig
+
+
+# ---------------------------------------------------------------- sa-fig1
+
+def unit_energy_figure() -> plt.Figure:
+    """Bar chart of the unit-energy table (log scale), one group per operation and format."""
+    df = unit_energy.table()
+    df["operation"] = df.op + " " + df.format + df.bits.astype(str)
+    order = sorted(df.operation.unique(), key=lambda s: (["mult", "add", "shift"].index(s.split()[0]), s))
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    width = 0.4
+    for i, (platform, label) in enumerate((("asic45", "45nm ASIC"), ("fpga", "FPGA (as reported)"))):
+        sub = df[df.platform == platform].set_index("operation").reindex(order)
+        ax.bar(np.arange(len(order)) + (i - 0.5) * width, sub.energy_pj, width, label=label)
+    ax.set_xticks(np.arange(len(order)), order, rotation=35, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("energy per operation (pJ)")
+    ax.set_title("Unit energy: multiplication vs addition vs shift")
+    ax.legend()
+    return fig
+
+
+def quoted_ratio_table() -> pd.DataFrame:
+    """The ratios quoted in ShiftAddNAS Sec. 3.1, each traced to its pair of table entries, beside the
+    platform the transcribed sentence attaches to it (``data/reported/sa-fig1.csv``)."""
+    ours = unit_energy.quoted_ratios()
+    rep = reported.load("sa-fig1")
+    rep = rep[rep.Quantity == "energy"]
+    text_platform = []
+    for r in ours.itertuples():
+        op = r.claim.split()[0].capitalize()
+        hit = rep[(rep.Operator == op) & (rep["Saving (x)"].astype(float) == float(r.reported[:-1]))]
+        text_platform.append(hit.Platform.iloc[0] if len(hit) else "")
+    ours.insert(2, "platform in the text (reported)", text_platform)
+    ours["platform of the pair"] = ours.numerator.str.split().str[-1].map({"asic45": "45nm CMOS", "fpga": "FPGA"})
+    return ours
+
+
+# ---------------------------------------------------------------- bs-text-efficiency
+
+def efficiency_table(hw: HardwareConfig = HardwareConfig()) -> pd.DataFrame:
+    """FP multiplication vs shift (bit-shift paper Sec. 5.5): each reported ratio beside what our cost
+    model can say about it, and whether it can check it at all."""
+    rep = reported.load("bs-text-efficiency").set_index("Quantity")["Multiplier over shift (x)"].astype(float)
+    e = unit_energy.energy
+    rn50, shift50 = zoo.cost("resnet50", bits=hw.bits, hw=hw), zoo.cost("deepshift-resnet50", bits=hw.bits, hw=hw)
+    rows = [
+        ("clock cycles", rep["clock cycles"], 1.0,
+         "not checkable: the dataflow model gives every operation one PE cycle (ratio 1 by assumption)"),
+        ("average power", rep["average power"], e("mult", "FP", 32) / e("shift", "FIX", 32),
+         "energy per op, FP32 mult / 32-bit shift, 45nm (power ratio at equal op time)"),
+        ("average power (8-bit)", np.nan, e("mult", "FIX", 8) / e("shift", "FIX", 8),
+         "energy per op, FIX8 mult / 8-bit shift, 45nm"),
+        ("area", rep["area"], np.nan, "not checkable: no area model"),
+        ("transistors", rep["transistors"], np.nan, "not checkable: no circuit model"),
+        ("network energy (ResNet-50 vs DeepShift)", np.nan, rn50["energy_mj"] / shift50["energy_mj"],
+         f"whole-network energy in the dataflow model at {hw.bits} bits: memory accesses dominate"),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "reported (x)", "ours (x)", "basis"])
+
+
+# ---------------------------------------------------------------- zoo-costs
+
+@dataclass(frozen=True)
+class ReportedRow:
+    """A zoo model (at a resolution) and the row of a reported table that prints its numbers."""
+    model: str
+    resolution: int | None
+    artifact: str
+    row: str
+
+
+REPORTED_ROWS = (
+    ReportedRow("transformer-base", None, "", ""),
+    ReportedRow("transformer-big", None, "sa-table3", "Transformer"),
+    ReportedRow("resnet18", None, "bs-table2", "ResNet18"),
+    ReportedRow("resnet50", None, "sa-table4", "ResNet-50"),
+    ReportedRow("resnet50", None, "bs-table2", "ResNet50"),
+    ReportedRow("resnet101", None, "sa-table4", "ResNet-101"),
+    ReportedRow("addernet-resnet50", None, "sa-table4", "AdderNet"),
+    ReportedRow("deepshift-resnet50", None, "sa-table4", "DeepShift-Q"),
+    ReportedRow("deit-tiny", None, "sa-table4", "DeiT-T"),
+    ReportedRow("deit-small", None, "sa-table4", "DeiT-S"),
+    ReportedRow("vit-base-16", 384, "sa-table4", "ViT-B/16"),
+    ReportedRow("autoformer-tiny", None, "ps-table1", "AutoFormer-tiny"),
+    ReportedRow("autoformer-small", None, "sa-table4", "Autoformer-S"),
+    ReportedRow("autoformer-base", None, "sa-table4", "Autoformer-B"),
+    ReportedRow("shiftaddnas-t0", None, "sa-table4", "ShiftAddNAS-T0"),
+    ReportedRow("shiftaddnas-t0", 256, "sa-table4", "ShiftAddNAS-T0↑"),
+    ReportedRow("shiftaddnas-t1", None, "sa-table4", "ShiftAddNAS-T1"),
+    ReportedRow("shiftaddnas-t1", 256, "sa-table4", "ShiftAddNAS-T1↑"),
+    ReportedRow("shiftnas-imagenet", None, "bs-table2", "ShiftNAS (Ours)"),
+)
+_COLUMNS = ("params_M", "macs_G", "mult_G", "add_G", "shift_G", "energy_mJ", "latency_ms")
+
+
+def reported_numbers(artifact: str, row: str) -> dict[str, float]:
+    """The reported params / MACs / op counts / energy / latency of one row, in the zoo table's units."""
+    if not artifact:
+        return {}
+    df = reported.load(artifact)
+    label = "Architecture" if "Architecture" in df.columns else "Model"
+    r = df[df[label] == row]
+    if r.empty:
+        raise KeyError(f"no row {row!r} in data/reported/{artifact}.csv; rows: {list(df[label])}")
+    r = r.iloc[0]
+    if artifact == "sa-table3":  # En-De columns; FLOPs = 2 x MACs (HAT)
+        return {"params_M": r["En-De Params (M)"], "macs_G": r["En-De FLOPs (G)"] / 2,
+                "energy_mJ": r["En-De Energy (mJ)"], "latency_ms": r["En-De Latency (ms)"]}
+    if artifact == "sa-table4":
+        return {"params_M": r["Params (M)"], "macs_G": r["MACs (G)"], "mult_G": r["#Mult. (G)"],
+                "add_G": r["#Add (G)"], "shift_G": r["#Shift (G)"]}
+    if artifact == "bs-table2":
+        return {"params_M": r["Params (M)"], "mult_G": r["Multi (M)"] / 1e3, "add_G": r["Add (M)"] / 1e3}
+    if artifact == "ps-table1":  # the paper's "FLOPs" are multiply-accumulates (DeiT-tiny: 1.2-1.3G)
+        return {"params_M": r["Params (M)"], "macs_G": r["FLOPs (G)"]}
+    raise ValueError(f"no column mapping for {artifact!r}; known: sa-table3, sa-table4, bs-table2, ps-table1")
+
+
+def _ours(model: str, resolution: int | None, bits: tuple[int, ...], hw: HardwareConfig) -> dict:
+    out: dict = {}
+    for b in bits:
+        c = zoo.cost(model, bits=b, resolution=resolution, hw=hw)
+        out.update({f"energy_mJ@{b}b": c["energy_mj"], f"latency_ms@{b}b": c["latency_ms"]})
+    out.update(params_M=c["params"] / 1e6, macs_G=c["macs"] / 1e9, mult_G=c["mult"] / 1e9, add_G=c["add"] / 1e9,
+               shift_G=c["shift"] / 1e9)
+    return out
+
+
+def zoo_costs(models: tuple[str, ...] = (), bits: tuple[int, ...] = (32, 8),
+              hw: HardwareConfig = HardwareConfig()) -> pd.DataFrame:
+    """One row per (zoo model, reported row): ours, reported and the relative difference (ours / reported - 1).
+
+    ``models`` empty means every model of :data:`REPORTED_ROWS`. Cached on disk by models, bits and the
+    hardware config; the cost-model source is part of the key.
+    """
+    rows = [r for r in REPORTED_ROWS if not models or r.model in models]
+    unknown = set(models) - {r.model for r in REPORTED_ROWS}
+    if unknown:
+        raise KeyError(f"no zoo-costs row for {sorted(unknown)}; known: {sorted({r.model for r in REPORTED_ROWS})}")
+
+    def compute(_ckpt) -> pd.DataFrame:
+        out = []
+        for r in tqdm(rows, desc="zoo costs", unit="model"):
+            ours = _ours(r.model, r.resolution, bits, hw)
+            rep = reported_numbers(r.artifact, r.row)
+            row = {"model": r.model, "resolution": (r.resolution or 224) if zoo.entry(r.model).is_image else None,
+                   "reported in": f"{r.artifact}: {r.row}" if r.artifact else ""}
+            for col in _COLUMNS:
+                mine = ours.get(col, ours.get(f"{col}@{bits[0]}b"))
+                theirs = rep.get(col, np.nan)
+                row[f"{col} (ours)"] = mine
+                row[f"{col} (reported)"] = theirs
+                row[f"{col} rel. diff"] = mine / theirs - 1 if theirs and np.isfinite(theirs) else np.nan
+            row.update({k: v for k, v in ours.items() if "@" in k})
+            out.append(row)
+        return pd.DataFrame(out)
+
+    sources = {a: reported.path(a).read_text() for a in sorted({r.artifact for r in rows} - {""})}
+    key = {"rows": [asdict(r) for r in rows], "bits": list(bits), "hw": asdict(hw), "reported": sources}
+    return cached("zoo-costs", key, compute,
+                  code=(zoo, counting, eyeriss, unit_energy, reported_numbers, *_model_modules()))
+
+
+def _model_modules() -> tuple:
+    from repro.cost.models import blocks, hybrid, resnet, transformer, vit
+
+    return blocks, hybrid, resnet, transformer, vit
+
+
+# ---------------------------------------------------------------- sa-fig6
+
+def accuracy_energy(zoo_table: pd.DataFrame, bits: int = 32) -> pd.DataFrame:
+    """Reported ImageNet top-1 (sa-table4) beside our energy, one row per sa-table4 model in the table."""
+    t4 = reported.load("sa-table4").set_index("Model")
+    sub = zoo_table[zoo_table["reported in"].str.startswith("sa-table4")].copy()
+    sub["row"] = sub["reported in"].str.split(": ", n=1).str[1]
+    sub["family"] = sub.row.map(t4["Model Type"])
+    sub["top1 (reported)"] = sub.row.map(t4["Top-1 (%)"]).astype(float)
+    sub["energy_mJ (ours)"] = sub[f"energy_mJ@{bits}b"]
+    return sub[["row", "model", "resolution", "family", "top1 (reported)", "energy_mJ (ours)"]].reset_index(drop=True)
+
+
+def dominance(points: pd.DataFrame, family: str = "Hybrid") -> pd.DataFrame:
+    """For each baseline, the cheapest ``family`` model at least as accurate, and the energy it saves."""
+    ours = points[points.family == family]
+    rows = []
+    for b in points[points.family != family].to_dict("records"):
+        better = ours[ours["top1 (reported)"] >= b["top1 (reported)"]]
+        best = better.loc[better["energy_mJ (ours)"].idxmin()] if len(better) else None
+        rows.append({"baseline": b["row"], "family": b["family"], "top1": b["top1 (reported)"],
+                     "energy_mJ": b["energy_mJ (ours)"],
+                     "best ShiftAddNAS": best.row if best is not None else "",
+                     "its energy_mJ": best["energy_mJ (ours)"] if best is not None else np.nan,
+                     "energy saving": 1 - best["energy_mJ (ours)"] / b["energy_mJ (ours)"] if best is not None else np.nan})
+    return pd.DataFrame(rows)
+
+
+def accuracy_energy_figure(points: pd.DataFrame) -> plt.Figure:
+    """Reported top-1 vs our energy, one line per model family (ShiftAddNAS Fig. 6)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for family, grp in points.groupby("family", sort=False):
+        grp = grp.sort_values("energy_mJ (ours)")
+        ax.plot(grp["energy_mJ (ours)"], grp["top1 (reported)"], marker="o", label=family)
+        for r in grp.to_dict("records"):
+            ax.annotate(r["row"], (r["energy_mJ (ours)"], r["top1 (reported)"]), fontsize=6, xytext=(3, 2),
+                        textcoords="offset points")
+    energy = points["energy_mJ (ours)"]
+    if energy.max() > 10 * energy.min():
+        ax.set_xscale("log")
+    ax.set_xlabel("energy per image (mJ, ours: Eyeriss-like model, 32-bit)")
+    ax.set_ylabel("ImageNet top-1 (%, reported)")
+    ax.set_title("Accuracy vs energy by model family")
+    ax.legend(fontsize=7)
+    return fig
