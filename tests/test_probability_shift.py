@@ -1,0 +1,101 @@
+"""Probability shift: FLOPs bins, the straight-through Gumbel draw, Algorithm 2 on toy problems whose
+answer is known, and Algorithm 1 end to end on a tiny supernet (with resume)."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from repro.cache import Checkpoint
+from repro.profiles import ConfigError
+from repro.search.probability_shift import FlopsBins, SamplingDistribution, TrainConfig, train_supernet, update_distribution
+from repro.spaces.autoformer import get_space
+from repro.supernets.vit import ViTSupernet
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_bins_edges_centres_and_index():
+    bins = FlopsBins(1.3, 2.0, 0.1)                    # the paper's ViT-T split
+    assert bins.count == 7
+    assert bins.centers[0] == pytest.approx(1.35) and bins.edges[-1] == pytest.approx(2.0)
+    assert [bins.index(f) for f in (1.29, 1.3, 1.45, 1.99, 2.0)] == [-1, 0, 1, 6, -1]
+    with pytest.raises(ValueError):
+        FlopsBins(2.0, 1.0, 0.1)
+
+
+def test_draw_is_one_hot_with_the_bin_centre_as_target_and_a_gradient_for_every_logit():
+    dist = SamplingDistribution(FlopsBins(0.0, 4.0, 1.0))
+    onehot, target = dist.sample()
+    assert onehot.sum().item() == pytest.approx(1.0) and sorted(onehot.tolist())[-1] == pytest.approx(1.0)
+    assert target.item() == pytest.approx(dist.bins.centers[int(onehot.argmax())])
+    target.backward()
+    assert (dist.logits.grad != 0).all()
+
+
+def run_toy(improvement, steps: int = 400) -> torch.Tensor:
+    """Algorithm 2 when the loss at w_{t-1} is 0 and at w_t is -improvement(target)."""
+    torch.manual_seed(0)
+    dist = SamplingDistribution(FlopsBins(0.0, 5.0, 1.0))
+    opt = torch.optim.Adam(dist.parameters(), lr=0.05, maximize=True)
+    for _ in range(steps):
+        update_distribution(dist, opt, lambda c: (0.0 * c, -improvement(c)))
+    return dist.probs()
+
+
+def test_update_moves_probability_to_the_bin_that_improves_most():
+    probs = run_toy(lambda c: c)                       # larger subnets improve more: the top bin wins
+    assert probs.argmax() == 4 and probs[4] > 0.8
+
+
+def test_update_finds_an_interior_optimum():
+    probs = run_toy(lambda c: -(c - 2.5) ** 2)         # the middle bin (centre 2.5) improves most
+    assert probs.argmax() == 2 and probs[2] > 0.5
+
+
+def test_update_returns_the_finite_difference_gradient():
+    dist = SamplingDistribution(FlopsBins(0.0, 3.0, 1.0))
+    dist.logits.data = torch.tensor([0.3, -0.2, 0.1])
+    opt = torch.optim.SGD(dist.parameters(), lr=0.0)
+    torch.manual_seed(5)
+    grad, decrease = update_distribution(dist, opt, lambda c: (3 * c, c))
+    torch.manual_seed(5)                               # the same Gumbel draw, by hand
+    g = -torch.log(-torch.log(torch.rand(3)))
+    s = (dist.logits.detach() + g).softmax(0)
+    centres = torch.tensor([0.5, 1.5, 2.5])
+    # grad_B [L(w_{t-1}) - L(w_t)] = grad_B 2c, and dc/dlogit_k = s_k (centre_k - s . centres)
+    torch.testing.assert_close(grad, 2 * s * (centres - s @ centres))
+    assert decrease == pytest.approx(2 * centres[int(s.argmax())].item())
+
+
+def test_config_rejects_unknown_modes():
+    with pytest.raises(ConfigError, match="uniform"):
+        TrainConfig(mode="greedy")
+
+
+def test_algorithm_1_runs_shifts_the_distribution_and_resumes(tmp_path):
+    space = get_space("T-fashion")
+    lo, hi = space.flops(space.smallest()), space.flops(space.largest())
+    bins = FlopsBins(lo + 0.2 * (hi - lo), lo + 0.8 * (hi - lo), 0.2 * (hi - lo))
+    g = torch.Generator().manual_seed(0)
+    data = TensorDataset(torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g))
+    train, val = DataLoader(data, batch_size=16), DataLoader(data, batch_size=16)
+    cfg = TrainConfig(mode="shift", epochs=2, warmup_epochs=0, update_every=1, generator_warm_steps=5,
+                      snapshot_epochs=(1,))
+    torch.manual_seed(0)
+    full = train_supernet(ViTSupernet(space), space, bins, train, val, cfg)
+    assert len(full.losses) == 4 and 1 in full.snapshots
+    assert len(full.probs) == 1 + 4 + 2 and full.probs[-1][1] != full.probs[0][1]
+    ckpt = Checkpoint(tmp_path / "run.ckpt")
+    torch.manual_seed(0)
+    train_supernet(ViTSupernet(space), space, bins, train, val, TrainConfig(**{**cfg.__dict__, "epochs": 1}), ckpt)
+    torch.manual_seed(123)                             # resuming restores the random state too
+    resumed = train_supernet(ViTSupernet(space), space, bins, train, val, cfg, ckpt)
+    assert resumed.losses == pytest.approx(full.losses)
+    assert resumed.probs[-1][1] == pytest.approx(full.probs[-1][1])
