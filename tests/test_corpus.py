@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from repro.data import corpus, subwords
+from repro.data import cli, corpus, subwords
 from repro.data.errors import DatasetNotFound
 
 HEADER = "Content-Type: text/plain; charset={}\nPlural-Forms: nplurals=2; plural=(n != 1);\n"
@@ -157,6 +157,7 @@ def test_build_corpus_filters_and_dedups(locale_dir, tmp_path):
     assert {c["path"].split("/")[-1]: c["kept"] for c in manifest["catalogs"] if c["language"] == "de"} \
         == {"alpha.mo": 6, "beta.mo": 2, "gamma.mo": 1}
     assert manifest["extra_packages"] == list(corpus.EXTRA_PACKAGES)
+    assert manifest["packages"] == []  # the fake catalogs belong to no Debian package
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == manifest
     assert len(manifest["files"]) == 12
@@ -171,6 +172,16 @@ def test_build_corpus_is_deterministic(locale_dir, tmp_path):
     assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
     for p in a.iterdir():
         assert p.read_bytes() == (b / p.name).read_bytes(), p.name
+
+
+def test_cli_build_corpus_and_check(locale_dir, tmp_path, capsys):
+    assert cli.main(["build-corpus", "--locale-dir", str(locale_dir), "--out", str(tmp_path / "c")]) == 0
+    assert "en-de: 6 pairs from 3 catalogs" in capsys.readouterr().out
+    assert corpus.load_pairs("en-fr", "train", directory=tmp_path / "c") + \
+        corpus.load_pairs("en-fr", "valid", directory=tmp_path / "c") + \
+        corpus.load_pairs("en-fr", "test", directory=tmp_path / "c") == list(CATALOG_FR.items())
+    cli.check_corpus()
+    assert "en-de" in capsys.readouterr().out
 
 
 def test_load_pairs_errors_name_the_valid_choices(tmp_path):

@@ -8,29 +8,61 @@ import subprocess
 import sys
 from pathlib import Path
 
-from repro.data import corpus, fashion_mnist
+from repro.data import cifar, corpus, fashion_mnist, imagenet, wmt
 from repro.data.errors import DatasetNotFound
 
 
-def check(install: bool) -> int:
-    """Find Fashion-MNIST; with ``--install``, install Debian's package when apt and root allow it."""
+def check_fashion(install: bool) -> bool:
+    """Find Fashion-MNIST; with ``install``, install Debian's package when apt and root allow it."""
     try:
         print(f"Fashion-MNIST: {fashion_mnist.find_root()}")
-        return 0
+        return True
     except DatasetNotFound as err:
         can_apt = shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0
         if not (install and can_apt):
             print(err, file=sys.stderr)
-            return 1
+            return False
     print("Fashion-MNIST missing: installing Debian's dataset-fashion-mnist ...")
     subprocess.run(["apt-get", "update", "-qq"], check=False)
     subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], check=False)
     try:
         print(f"Fashion-MNIST: {fashion_mnist.find_root()}")
-        return 0
+        return True
     except DatasetNotFound as err:
         print(err, file=sys.stderr)
-        return 1
+        return False
+
+
+def check_corpus() -> bool:
+    """The committed translation corpus: every split of every pair."""
+    try:
+        counts = {pair: sum(len(corpus.load_pairs(pair, s)) for s in corpus.SPLITS) for pair in corpus.PAIRS}
+    except DatasetNotFound as err:
+        print(err, file=sys.stderr)
+        return False
+    print(f"translation corpus: {corpus.CORPUS_DIR} ({', '.join(f'{p} {n} pairs' for p, n in counts.items())})")
+    return True
+
+
+def report_user_datasets() -> None:
+    """Where the user-supplied datasets of the ``paper`` profile were found, if they were."""
+    finders = {"CIFAR-10": (lambda: cifar.find_root("cifar10"), cifar.ENV_VAR),
+               "CIFAR-100": (lambda: cifar.find_root("cifar100"), cifar.ENV_VAR),
+               "ImageNet": (lambda: imagenet.find_root("val"), imagenet.ENV_VAR),
+               **{f"WMT'14 {p}": (lambda p=p: wmt.find_files(p, "test")[0].parent, wmt.ENV_VAR)
+                  for p in corpus.PAIRS}}
+    for name, (find, env_var) in finders.items():
+        try:
+            print(f"{name}: {find()}")
+        except DatasetNotFound:
+            print(f"{name}: not supplied (only the paper profile needs it: set ${env_var})")
+
+
+def check(install: bool) -> int:
+    """The embedded data must be there (exit 1 if not); the user-supplied datasets are only reported."""
+    ok = check_fashion(install) & check_corpus()
+    report_user_datasets()
+    return 0 if ok else 1
 
 
 def build_corpus(locale_dir: Path, out_dir: Path) -> int:

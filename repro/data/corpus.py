@@ -19,8 +19,8 @@ plain-text parallel corpus (DESIGN.md, section 2):
    catalogs are added, and an English sentence lands in the same split for both language pairs;
 6. write ``<out>/en-de.{train,valid,test}.{en,de}`` (one sentence per line, ordered by the hash)
    and the same for ``en-fr``, plus ``manifest.json``: the source catalogs with their Debian
-   package and version, the extra packages installed to enlarge the corpus, counts, and the
-   sha256 of every file. No timestamps: building twice gives identical files.
+   package and version, every source package as ``name=version`` (what to install for a rebuild),
+   the extra packages installed to enlarge the corpus, counts, and the sha256 of every file. No timestamps: building twice gives identical files.
 
 :func:`load_pairs` reads the committed corpus back; :func:`statistics` summarises it.
 """
@@ -230,6 +230,7 @@ def build_corpus(locale_dir: Path = LOCALE_DIR, out_dir: Path = CORPUS_DIR) -> d
                 path.write_text("".join(row[side] + "\n" for row in rows), encoding="utf-8")
                 manifest["files"][path.name] = sha256_file(path)
         manifest["pairs"][pair] = {"catalogs": len(catalogs), "pairs": sum(counts.values()), **counts}
+    manifest["packages"] = sorted({f"{c['package']}={c['version']}" for c in manifest["catalogs"] if c["package"]})
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True,
                                                       ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest

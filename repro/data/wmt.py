@@ -32,15 +32,20 @@ def candidate_dirs(root: str | Path | None = None) -> list[Path]:
     return dirs + [DATA_DIR / "wmt14"]
 
 
-def load_wmt14(pair: str, split: str, root: str | Path | None = None,
-               max_pairs: int = 0) -> list[tuple[str, str]]:
-    """``(english, translation)`` pairs of one WMT'14 split; the first ``max_pairs`` if > 0."""
+def find_files(pair: str, split: str, root: str | Path | None = None) -> tuple[Path, Path]:
+    """The source and target files of one split; else :class:`DatasetNotFound` naming every place."""
     src, tgt = check_pair(pair).split("-")
     check_split(split)
-    looked = []
+    looked: list[Path] = []
     for d in candidate_dirs(root):
         files = d / pair / f"{split}.{src}", d / pair / f"{split}.{tgt}"
         if all(f.exists() for f in files):
-            return read_parallel(*files, max_pairs)
+            return files
         looked += files
     raise DatasetNotFound(f"WMT'14 {pair} ({split})", looked, HOW_TO_GET)
+
+
+def load_wmt14(pair: str, split: str, root: str | Path | None = None,
+               max_pairs: int = 0) -> list[tuple[str, str]]:
+    """``(english, translation)`` pairs of one WMT'14 split; the first ``max_pairs`` if > 0."""
+    return read_parallel(*find_files(pair, split, root), max_pairs)
