@@ -97,7 +97,8 @@ def test_read_mo_rejects_other_files(tmp_path):
     ("Set LC_ALL to C", "Set LC_ALL to C"),                 # an identifier, not an accelerator
     ("_NET_WM_NAME is _Unset", "_NET_WM_NAME is _Unset"),   # several markers: none removed
     ("a && b", "a && b"),
-    ("<b>Bold</b> and <span weight='x'>more</span>", "Bold and more"),
+    ("<b>Bold</b> and <span weight='x'>more</span><br/>", "Bold and more"),
+    ("git add [<options>] <pathspec>", "git add [<options>] <pathspec>"),  # metavariables stay
     ("Tom &amp; Jerry &lt;3", "Tom & Jerry <3"),
     ("  two\n  lines\t here ", "two lines here"),
 ])
