@@ -53,10 +53,13 @@ class DataConfig(Section):
 class WeightsConfig(Section):
     """Notebook 01: weight distributions of Conv / Add / Shift networks, the transformation kernel."""
     train_subset: int = 6000
+    test_subset: int = 2000
     epochs: int = 1
     batch_size: int = 128
     width: int = 16
+    lr: float = 0.05
     kernel_fit_steps: int = 300
+    kernel_samples: int = 20000
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,38 @@ class SupernetConfig(Section):
 
 @dataclass(frozen=True)
 class NlpConfig(Section):
-    """Notebooks 03-04, NLP: the ShiftAddNAS encoder-decoder supernet on the translation corpus."""
+    """Notebooks 03-04, NLP: the ShiftAddNAS encoder-decoder supernet on the translation corpus.
+
+    ``steps`` / ``retrain_steps``: supernet / subnet training steps (Adam, ``lr`` after ``warmup_steps``
+    of linear warmup, then cosine; Sec. 4.1); ``budget_fractions``: FLOPs budgets of the searches as
+    fractions of the space's plain Transformer; ``fitness_pairs``: validation pairs scoring a subnet;
+    ``retrain_subnets``: searched subnets retrained from scratch (the first budgets); ``max_tokens``:
+    subwords kept per sentence side.
+    """
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1 dims are shrunk
     steps: int = 100
     batch_size: int = 32
     search_iterations: int = 3
     population: int = 10
     retrain_steps: int = 100
+    lr: float = 1e-3
+    warmup_steps: int = 10
+    dropout: float = 0.1
+    budget_fractions: tuple[float, ...] = (0.2, 0.35)
+    fitness_pairs: int = 256
+    retrain_subnets: int = 1
+    max_tokens: int = 48
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        scales = ("tiny", "small", "paper")
+        if self.scale not in scales:
+            raise ConfigError(f"NlpConfig.scale {self.scale!r} unknown; valid scales: {scales}")
+        if not self.budget_fractions or not all(0 < f <= 1 for f in self.budget_fractions):
+            raise ConfigError(f"NlpConfig.budget_fractions must be fractions in (0, 1], got {self.budget_fractions}")
+        if self.retrain_subnets > len(self.budget_fractions):
+            raise ConfigError(f"NlpConfig.retrain_subnets ({self.retrain_subnets}) exceeds the number of budgets "
+                              f"({len(self.budget_fractions)})")
 
 
 @dataclass(frozen=True)
@@ -168,7 +196,8 @@ def _profiles() -> dict[str, Profile]:
             notebook_timeout_s=600,
             data=DataConfig(fashion_train_subset=2000, fashion_test_subset=500, corpus_max_pairs=2000,
                             spm_vocab_size=1000),
-            weights=WeightsConfig(train_subset=1000, epochs=1, width=8, kernel_fit_steps=50),
+            weights=WeightsConfig(train_subset=1000, test_subset=500, epochs=1, width=8, kernel_fit_steps=50,
+                                  kernel_samples=5000),
             cost=CostConfig(models=("transformer-big", "resnet50", "addernet-resnet50", "deepshift-resnet50",
                                     "deit-small", "shiftaddnas-t0")),
             supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, search_iterations=2,
@@ -189,7 +218,8 @@ def _profiles() -> dict[str, Profile]:
             name="paper",
             notebook_timeout_s=None,
             data=DataConfig(spm_vocab_size=32000),
-            weights=WeightsConfig(train_subset=0, epochs=20, width=64, kernel_fit_steps=2000),
+            weights=WeightsConfig(train_subset=0, test_subset=0, epochs=20, width=64, kernel_fit_steps=2000,
+                                  kernel_samples=100_000),
             supernet=SupernetConfig(scale="paper", steps=300_000, batch_size=128, search_iterations=20,
                                     population=50, ablation_subnets=25, standalone_steps=100_000),
             nlp=NlpConfig(scale="paper", steps=40_000, batch_size=4096, search_iterations=30,
