@@ -324,18 +324,20 @@ def count_params(model: nn.Module, exclude: Iterable[str] = ()) -> int:
     return total
 
 
-def count(model: nn.Module, example: torch.Tensor | Sequence[int] | tuple, *, exclude: Iterable[str] = (),
-          device: str | torch.device = "meta") -> OpCounts:
+def count(model: nn.Module, example: torch.Tensor | Sequence[int] | tuple, *,
+          exclude: Iterable[str] = ()) -> OpCounts:
     """Params, MACs and the op split of one forward pass.
 
     ``example`` is an input tensor, an input shape (a tuple of ints: a float tensor of that shape is
-    made on ``device``) or a tuple of input tensors. ``exclude`` lists module-name prefixes left out
-    of params and counts (HAT leaves out the embeddings and the output projection).
+    made on the model's device, so a model built on ``meta`` costs no memory) or a tuple of input
+    tensors. ``exclude`` lists module-name prefixes left out of params and counts (HAT leaves out the
+    embeddings and the output projection).
     """
     if isinstance(example, torch.Tensor):
         args: tuple = (example,)
     elif all(isinstance(v, int) for v in example):
-        args = (torch.empty(tuple(example), device=device),)
+        device = next((p.device for p in model.parameters()), torch.device("meta"))
+        args = (torch.zeros(tuple(example), device=device),)
     else:
         args = tuple(example)
     hooks = _Hooks(model, exclude)

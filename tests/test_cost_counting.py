@@ -1,0 +1,113 @@
+"""Operation counting: hand-computed single layers, FlopCounterMode, the op split of Add / Shift layers."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from repro.cost.counting import Layer, LayerShape, count, register, split
+from repro.cost.models.blocks import Attention, OpConv2d
+
+
+def test_conv_hand_computed():
+    c = count(nn.Conv2d(3, 8, 3, stride=2, padding=1), (1, 3, 32, 32))
+    assert c.macs == 8 * 16 * 16 * 3 * 3 * 3          # C_out x H x W x C_in x k x k
+    assert (c.mult, c.add, c.shift) == (c.macs, c.macs, 0)
+    assert c.params == 3 * 8 * 9 + 8
+    assert c.flops == 2 * c.macs
+
+
+def test_grouped_conv_and_linear_hand_computed():
+    assert count(nn.Conv2d(8, 8, 3, padding=1, groups=4), (1, 8, 16, 16)).macs == 8 * 256 * 2 * 9
+    assert count(nn.Linear(64, 32), (1, 10, 64)).macs == 10 * 64 * 32
+
+
+def test_attention_matmuls_are_multiplications():
+    c = count(Attention(64, 4), (1, 10, 64))
+    projections = 4 * 10 * 64 * 64
+    matmuls = 2 * 10 * 10 * 64                           # Q K^T and A V over all heads
+    assert c.macs == projections + matmuls
+    assert c.mult == c.macs and c.shift == 0
+    assert set(c.layers.type) == {"Linear", "aten.bmm"}
+
+
+def test_standard_layers_match_flop_counter():
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 16, 3, stride=2, groups=4),
+                          nn.Flatten(), nn.Linear(16 * 7 * 7, 10))
+    mha = nn.MultiheadAttention(32, 4, batch_first=True)
+    x, t = torch.randn(1, 3, 16, 16), torch.randn(1, 12, 32)
+    with FlopCounterMode(display=False) as fc:
+        model(x)
+    assert 2 * count(model, x).macs == fc.get_total_flops()
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    with FlopCounterMode(display=False) as fc:
+        SelfAttention()(t)
+    assert 2 * count(SelfAttention(), t).macs == fc.get_total_flops()
+
+
+def test_op_split_convention():
+    assert split("mult", 5) == {"mult": 5, "add": 5, "shift": 0}
+    assert split("add", 5) == {"mult": 0, "add": 10, "shift": 0}
+    assert split("shift", 5) == {"mult": 0, "add": 5, "shift": 5}
+    with pytest.raises(ValueError, match="valid ops"):
+        split("xor", 1)
+
+
+def test_repro_ops_layers_hand_computed():
+    ops = pytest.importorskip("repro.ops.adder")
+    shift = pytest.importorskip("repro.ops.shift")
+    x = torch.randn(1, 4, 8, 8)
+    macs = 6 * 8 * 8 * 4 * 9
+    a = count(ops.Adder2d(4, 6, 3, padding=1), x)
+    assert (a.macs, a.mult, a.add, a.shift) == (macs, 0, 2 * macs, 0)
+    s = count(shift.ShiftConv2d(4, 6, 3, padding=1), x)
+    assert (s.macs, s.mult, s.add, s.shift) == (macs, 0, macs, macs)
+    t = torch.randn(1, 5, 16)
+    assert count(ops.AdderLinear(16, 8), t).add == 2 * 5 * 16 * 8
+    sl = count(shift.ShiftLinear(16, 8), t)
+    assert (sl.shift, sl.add, sl.mult) == (5 * 16 * 8, 5 * 16 * 8, 0)
+
+
+def test_all_adder_and_all_shift_networks():
+    def net(op):
+        return nn.Sequential(OpConv2d(3, 8, 3, padding=1, op=op), nn.ReLU(), OpConv2d(8, 8, 3, stride=2, op=op))
+    macs = 8 * 32 * 32 * 3 * 9 + 8 * 15 * 15 * 8 * 9
+    adder = count(net("add"), (1, 3, 32, 32))
+    assert (adder.macs, adder.mult, adder.add, adder.shift) == (macs, 0, 2 * macs, 0)
+    shift = count(net("shift"), (1, 3, 32, 32))
+    assert (shift.macs, shift.mult, shift.add, shift.shift) == (macs, 0, macs, macs)
+
+
+def test_registered_module_replaces_its_children_and_exclude():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.inner(x)
+
+    @register(Block)
+    def _block(module, inputs, output):
+        return [Layer(LayerShape(4, 4, out_h=3), "shift")]
+
+    model = nn.Sequential(Block(), nn.Linear(4, 2))
+    c = count(model, (1, 3, 4))
+    assert c.shift == 48 and c.mult == 3 * 4 * 2
+    c = count(model, (1, 3, 4), exclude=("1",))
+    assert c.mult == 0 and c.params == 4 * 4 + 4
+
+
+def test_effective_flops():
+    c = count(nn.Linear(32, 32), (1, 32))
+    assert c.effective_flops(8) == c.flops / 16
+    assert c.effective_flops(32) == c.flops
