@@ -136,11 +136,25 @@ class BitshiftConfig(Section):
 
 @dataclass(frozen=True)
 class ProbShiftConfig(Section):
-    """Notebook 07: probability shift and the architecture generator."""
-    train_subset: int = 2000
-    epochs: int = 2
+    """Notebook 07: probability shift and the architecture generator (ShiftNAS-PS).
+
+    Bins are given in ViT-T GFLOPs (the paper's 1.3-1.9 G split, 0.1 G step) and mapped linearly
+    onto the scaled space's FLOPs range; ``update_every`` is q (the paper: 100 iterations).
+    """
+    space: str = "T-fashion"
+    train_subset: int = 4000
+    val_subset: int = 1000
+    test_subset: int = 2000
+    epochs: int = 5
+    warmup_epochs: int = 1
     batch_size: int = 64
+    update_every: int = 10
+    bin_width: float = 0.1
+    generator_warm_steps: int = 300
     fig2_samples: int = 10000
+    rank_subnets: int = 12
+    finetune_steps: int = 20
+    timing_samples: int = 5
 
 
 @dataclass(frozen=True)
@@ -206,7 +220,9 @@ def _profiles() -> dict[str, Profile]:
                           retrain_steps=20),
             bitshift=BitshiftConfig(train_subset=512, search_epochs=2, eval_epochs=1, init_channels=4,
                                     search_layers=3, eval_layers=3, batch_size=64),
-            probshift=ProbShiftConfig(train_subset=512, epochs=1, batch_size=64, fig2_samples=2000),
+            probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=500, epochs=2, update_every=2,
+                                      generator_warm_steps=60, fig2_samples=2000, rank_subnets=4,
+                                      finetune_steps=2, timing_samples=2),
         ),
         "default": Profile(
             name="default",
@@ -226,7 +242,10 @@ def _profiles() -> dict[str, Profile]:
                           population=125, retrain_steps=40_000),
             bitshift=BitshiftConfig(train_subset=0, search_epochs=70, eval_epochs=600, init_channels=16,
                                     search_layers=8, eval_layers=20, batch_size=64),
-            probshift=ProbShiftConfig(train_subset=0, epochs=500, batch_size=256, fig2_samples=100_000),
+            probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
+                                      batch_size=1024, update_every=100, generator_warm_steps=2000,
+                                      fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,
+                                      timing_samples=50),
         ),
     }
 

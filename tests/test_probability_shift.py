@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
+from repro.search.generator import ArchitectureGenerator
 from repro.search.probability_shift import FlopsBins, SamplingDistribution, TrainConfig, train_supernet, update_distribution
 from repro.spaces.autoformer import get_space
 from repro.supernets.vit import ViTSupernet
@@ -77,6 +78,8 @@ def test_update_returns_the_finite_difference_gradient():
 def test_config_rejects_unknown_modes():
     with pytest.raises(ConfigError, match="uniform"):
         TrainConfig(mode="greedy")
+    with pytest.raises(ConfigError, match="needs a generator"):
+        train_supernet(None, None, None, [], [], TrainConfig(mode="shift"))
 
 
 def test_algorithm_1_runs_shifts_the_distribution_and_resumes(tmp_path):
@@ -86,16 +89,17 @@ def test_algorithm_1_runs_shifts_the_distribution_and_resumes(tmp_path):
     g = torch.Generator().manual_seed(0)
     data = TensorDataset(torch.randn(32, 1, 28, 28, generator=g), torch.randint(0, 10, (32,), generator=g))
     train, val = DataLoader(data, batch_size=16), DataLoader(data, batch_size=16)
-    cfg = TrainConfig(mode="shift", epochs=2, warmup_epochs=0, update_every=1, generator_warm_steps=5,
-                      snapshot_epochs=(1,))
-    torch.manual_seed(0)
-    full = train_supernet(ViTSupernet(space), space, bins, train, val, cfg)
+    cfg = TrainConfig(mode="shift", epochs=2, warmup_epochs=0, update_every=1, snapshot_epochs=(1,))
+
+    def run(config: TrainConfig, ckpt: Checkpoint | None = None):
+        torch.manual_seed(0)
+        net, gen = ViTSupernet(space), ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
+        return train_supernet(net, space, bins, train, val, config, gen, ckpt)
+    full = run(cfg)
     assert len(full.losses) == 4 and 1 in full.snapshots
     assert len(full.probs) == 1 + 4 + 2 and full.probs[-1][1] != full.probs[0][1]
     ckpt = Checkpoint(tmp_path / "run.ckpt")
-    torch.manual_seed(0)
-    train_supernet(ViTSupernet(space), space, bins, train, val, TrainConfig(**{**cfg.__dict__, "epochs": 1}), ckpt)
-    torch.manual_seed(123)                             # resuming restores the random state too
-    resumed = train_supernet(ViTSupernet(space), space, bins, train, val, cfg, ckpt)
+    run(TrainConfig(**{**cfg.__dict__, "epochs": 1}), ckpt)      # interrupted after one epoch
+    resumed = run(cfg, ckpt)
     assert resumed.losses == pytest.approx(full.losses)
     assert resumed.probs[-1][1] == pytest.approx(full.probs[-1][1])

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
-from repro.search.generator import ArchitectureGenerator, resource_loss, row, train_on_resource_loss
+from repro.search.generator import ArchitectureGenerator, resource_loss, row
 
 MODES = ("uniform", "generator", "shift")
 
@@ -113,7 +113,6 @@ class TrainConfig:
     distribution_lr: float = 1e-2  # Adam for B (the paper: 1e-3 over ~5000 updates)
     lam: float = 1.0             # lambda of Eq. 10, on FLOPs in units of the bin width
     tau: float = 1.0
-    generator_warm_steps: int = 300  # resource-loss-only steps before joint training
     snapshot_epochs: tuple[int, ...] = ()
     seed: int = 0
 
@@ -146,18 +145,20 @@ def _cycle(loader: DataLoader) -> Iterator:
 
 
 def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoader, val: DataLoader,
-                   cfg: TrainConfig, ckpt: Checkpoint | None = None) -> TrainResult:
-    """Algorithm 1 (``mode`` shift / generator) or uniform sampling, resuming from ``ckpt`` per epoch."""
+                   cfg: TrainConfig, gen: ArchitectureGenerator | None = None,
+                   ckpt: Checkpoint | None = None) -> TrainResult:
+    """Algorithm 1 (``mode`` shift / generator, with ``gen``, e.g. warmed by ``train_on_resource_loss``)
+    or uniform sampling; trains ``net`` and ``gen`` in place, resuming from ``ckpt`` every epoch."""
     import time
 
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
-    gen = dist = None
+    if (gen is None) != (cfg.mode == "uniform"):
+        raise ConfigError(f"mode {cfg.mode!r} {'takes no' if cfg.mode == 'uniform' else 'needs a'} generator")
+    dist = None
     opt_w = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     opts: dict[str, torch.optim.Optimizer] = {"w": opt_w}
     if cfg.mode != "uniform":
-        gen = ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
-        train_on_resource_loss(gen, space, bins, cfg.generator_warm_steps, seed=cfg.seed)
         dist = SamplingDistribution(bins)
         opts["g"] = torch.optim.Adam(gen.parameters(), lr=cfg.generator_lr)
         opts["b"] = torch.optim.Adam(dist.parameters(), lr=cfg.distribution_lr, maximize=True)

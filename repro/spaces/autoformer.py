@@ -182,12 +182,19 @@ class ViTSpace(SearchSpace):
         return self._macs(e, list(gates.unbind(-1)), h, hidden)
 
     def _macs(self, embed: Any, gates: Sequence[Any], heads: Sequence[Any], hidden: Sequence[Any]) -> Any:
-        n, hd = self.tokens, self.head_dim
-        total = (n - 1) * self.patch_size ** 2 * self.in_chans * embed + embed * self.num_classes
+        total = self.outer_macs(embed)
         for g, h, hid in zip(gates, heads, hidden):
-            q = h * hd
-            total = total + g * (n * embed * 3 * q + 2 * n * n * q + n * q * embed + 2 * n * embed * hid)
+            total = total + g * self.layer_macs(embed, h, hid)
         return total
+
+    def outer_macs(self, embed: Any) -> Any:
+        """Patch embedding and classifier."""
+        return (self.tokens - 1) * self.patch_size ** 2 * self.in_chans * embed + embed * self.num_classes
+
+    def layer_macs(self, embed: Any, heads: Any, hidden: Any) -> Any:
+        """One block: qkv ``N e 3q``, ``QK^T`` and ``AV`` ``2 N^2 q``, projection ``N q e``, MLP ``2 N e hidden``."""
+        n, q = self.tokens, heads * self.head_dim
+        return n * embed * 3 * q + 2 * n * n * q + n * q * embed + 2 * n * embed * hidden
 
     def params(self, config: Config) -> int:
         """Parameters of the subnet: patch embedding, class and position tokens, blocks, norm, head."""
