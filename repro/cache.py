@@ -52,8 +52,12 @@ def code_version(*objs: Any) -> str:
     for obj in objs:
         try:
             h.update(Path(inspect.getsourcefile(obj)).read_bytes())
-        except (TypeError, OSError):
-            h.update(repr(obj).encode())
+        except (TypeError, OSError):  # no source file (a notebook cell): its source text, never its address
+            try:
+                h.update(inspect.getsource(obj).encode())
+            except (TypeError, OSError):
+                name = getattr(obj, "__qualname__", type(obj).__qualname__)
+                h.update(f"{getattr(obj, '__module__', '')}.{name}".encode())
     return h.hexdigest()[:12]
 
 

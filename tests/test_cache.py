@@ -82,3 +82,25 @@ def test_checkpoint_round_trip(tmp_path):
     assert torch.equal(ckpt.load()["w"], torch.arange(3))
     ckpt.clear()
     assert ckpt.load() is None
+
+
+def test_code_version_of_a_function_without_a_source_file_is_stable():
+    """A function defined in a notebook cell (here: by exec) must not be keyed by its memory address."""
+    def define(body: str):
+        ns: dict = {}
+        exec(f"def compute(ckpt):\n    return {body}", ns)
+        return ns["compute"]
+
+    assert cache.code_version(define("1")) == cache.code_version(define("1"))
+    assert cache.code_version(len) == cache.code_version(len)
+
+
+def test_code_version_follows_the_source_of_a_notebook_cell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    versions = []
+    for body in ("1", "1", "2"):
+        shell.run_cell(f"def compute(ckpt):\n    return {body}")
+        versions.append(cache.code_version(shell.user_ns["compute"]))
+    assert versions[0] == versions[1] != versions[2]
