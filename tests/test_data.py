@@ -173,3 +173,18 @@ def test_fashion_mnist_missing_names_every_place(tmp_path, monkeypatch):
         fashion_mnist.find_root()
     for place in (tmp_path, tmp_path / "data" / "fashion-mnist", tmp_path / "debian", "dataset-fashion-mnist"):
         assert str(place) in str(err.value)
+
+
+def test_data_check_requires_the_embedded_data_and_reports_the_rest(tmp_path, monkeypatch, capsys):
+    from repro.data import cli, corpus
+
+    write_cifar(tmp_path, "cifar10", n=1)
+    monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(fashion_mnist, "find_root", lambda: tmp_path / "fashion")
+    assert cli.main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert f"CIFAR-10: {tmp_path / 'cifar-10-batches-py'}" in out
+    assert "CIFAR-100: not supplied" in out and "ImageNet: not supplied" in out and "$REPRO_WMT14" in out
+    monkeypatch.setattr(corpus, "CORPUS_DIR", tmp_path / "no-corpus")
+    assert cli.main(["check"]) == 1
+    assert "build-corpus" in capsys.readouterr().err
