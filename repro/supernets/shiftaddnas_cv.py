@@ -1,0 +1,195 @@
+"""The ShiftAddNAS CV supernet (Sec. 3.1, Fig. 2b) and the standalone network of one of its subnets.
+
+Layout (dimensions from :class:`repro.spaces.shiftaddnas_cv.CVSpaceDims`): a stem, then one stage per
+resolution; every stage after the first opens with a fixed stride-2 3x3 transition (the resolution
+halves), then holds ``depth`` searchable layers. Each layer is one of four residual blocks:
+
+* **Attn**: depthwise-3x3 position encoding (Sec. 4.1, after BossNAS), multi-head self-attention and
+  a two-layer MLP, each with a residual (Sec. 3.1);
+* **Conv / Add / Shift**: a ResNet basic block ``relu(x + BN(op(relu(BN(op(x))))))`` whose two 3x3
+  layers are convolutions, AdderNet layers or DeepShift-Q layers, each followed by its own BatchNorm.
+
+Weight sharing (Sec. 3.2.2) of the Conv / Add / Shift candidates of a layer, through
+:class:`repro.ops.weight_sharing.SharedConv2d`, ``sharing=``:
+
+* ``"heterogeneous"``: one weight pool per 3x3 position serves all three; Conv uses it as is, Shift
+  rounds it to powers of two, Add uses it through a learnable transformation kernel T (Eq. 6); the
+  KL terms of Eq. (5) (pool vs N(0, 1), T(pool) vs Laplace(0, 1)) of the active layers' pools are
+  returned by :meth:`CVSupernet.regularization_loss`;
+* ``"naive"``: one pool, used as is by all three (no kernel, no KL);
+* ``"none"``: separate weights per candidate.
+
+The Attn candidates never share. Pool and candidate weights start from N(0, 1) (the Gaussian the
+Conv view is pulled towards). :meth:`CVSupernet.export` copies a subnet's weights into a
+:class:`CVNet`, which then computes the same function.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from repro.ops.attention import Attention2d
+from repro.ops.blocks import LocalBranch
+from repro.ops.weight_sharing import SHARING, SharedConv2d
+from repro.spaces.base import Config
+from repro.spaces.shiftaddnas_cv import BLOCK_TYPES, CVSpaceDims, ShiftAddNASCVSpace
+
+LOCAL_BLOCKS = ("Conv", "Add", "Shift")
+
+
+class AttnBlock(nn.Module):
+    """Attn block: ``x += Attn(BN(x))`` (depthwise-conv position encoding inside), ``x += MLP(BN(x))``."""
+
+    def __init__(self, channels: int, heads: int, mlp_ratio: int):
+        super().__init__()
+        self.norm1, self.norm2 = nn.BatchNorm2d(channels), nn.BatchNorm2d(channels)
+        self.attn = Attention2d(channels, heads)
+        self.mlp = nn.Sequential(nn.Conv2d(channels, mlp_ratio * channels, 1), nn.GELU(),
+                                 nn.Conv2d(mlp_ratio * channels, channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class LocalBlock(nn.Module):
+    """A standalone Conv / Add / Shift residual basic block: ``relu(x + b2(relu(b1(x))))``, b = 3x3 op + BN."""
+
+    def __init__(self, block: str, channels: int):
+        super().__init__()
+        self.branch1, self.branch2 = LocalBranch(block.lower(), channels), LocalBranch(block.lower(), channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(x + self.branch2(F.relu(self.branch1(x))))
+
+
+class _Backbone(nn.Module):
+    """Stem, stride-2 transitions and classifier: the fixed parts every subnet shares."""
+
+    def __init__(self, dims: CVSpaceDims):
+        super().__init__()
+        self.dims = dims
+        c0 = dims.stages[0].channels
+        stem = (nn.Conv2d(dims.in_channels, c0, dims.stem_stride, stride=dims.stem_stride, bias=False)
+                if dims.stem_stride > 1 else nn.Conv2d(dims.in_channels, c0, 3, padding=1, bias=False))
+        self.stem = nn.Sequential(stem, nn.BatchNorm2d(c0), nn.ReLU())
+        self.transitions = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(a.channels, b.channels, 3, stride=2, padding=1, bias=False),
+                          nn.BatchNorm2d(b.channels), nn.ReLU())
+            for a, b in zip(dims.stages[:-1], dims.stages[1:]))
+        self.head = nn.Linear(dims.stages[-1].channels, dims.num_classes)
+
+    def _forward(self, x: torch.Tensor, stages: list[list[nn.Module]]) -> torch.Tensor:
+        x = self.stem(x)
+        for i, blocks in enumerate(stages):
+            if i:
+                x = self.transitions[i - 1](x)
+            for block in blocks:
+                x = block(x)
+        return self.head(x.mean((2, 3)))
+
+
+class CVNet(_Backbone):
+    """The standalone network of one config (for training from scratch and for cost counting)."""
+
+    def __init__(self, dims: CVSpaceDims, config: Config):
+        super().__init__(dims)
+        ShiftAddNASCVSpace(dims).validate(config)
+        self.config = config
+        self.stages = nn.ModuleList(
+            nn.ModuleList(AttnBlock(st.channels, dims.heads, dims.mlp_ratio) if BLOCK_TYPES[t] == "Attn"
+                          else LocalBlock(BLOCK_TYPES[t], st.channels) for t in layers)
+            for st, layers in zip(dims.stages, config["stages"]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._forward(x, [list(s) for s in self.stages])
+
+
+class SharedLocal(nn.Module):
+    """The Conv / Add / Shift candidates of one supernet layer: two :class:`SharedConv2d` (one pool each
+    in the sharing modes) and a BatchNorm per candidate and position."""
+
+    def __init__(self, channels: int, sharing: str):
+        super().__init__()
+        self.convs = nn.ModuleList(SharedConv2d(channels, channels, 3, padding=1, sharing=sharing) for _ in range(2))
+        self.norms = nn.ModuleDict({b: nn.ModuleList([nn.BatchNorm2d(channels), nn.BatchNorm2d(channels)])
+                                    for b in LOCAL_BLOCKS})
+
+    def forward(self, x: torch.Tensor, block: str) -> torch.Tensor:
+        (conv1, conv2), (bn1, bn2) = self.convs, self.norms[block]
+        conv1.set_op(block.lower())
+        conv2.set_op(block.lower())
+        return F.relu(x + bn2(conv2(F.relu(bn1(conv1(x))))))
+
+    def kl_loss(self) -> torch.Tensor:
+        """Eq. (5) for this layer's pools (zero unless heterogeneous sharing)."""
+        return self.convs[0].kl_loss() + self.convs[1].kl_loss()
+
+
+class SuperLayer(nn.Module):
+    """One searchable layer: the Attn candidate and the (shared) Conv / Add / Shift candidates."""
+
+    def __init__(self, channels: int, heads: int, mlp_ratio: int, sharing: str):
+        super().__init__()
+        self.attn = AttnBlock(channels, heads, mlp_ratio)
+        self.local = SharedLocal(channels, sharing)
+
+    def forward(self, x: torch.Tensor, block: str) -> torch.Tensor:
+        return self.attn(x) if block == "Attn" else self.local(x, block)
+
+
+class CVSupernet(_Backbone):
+    """All subnets of the CV space on shared weights; ``set_active_subnet`` picks the path to run."""
+
+    def __init__(self, dims: CVSpaceDims, sharing: str = "heterogeneous"):
+        if sharing not in SHARING:
+            raise ValueError(f"unknown sharing mode {sharing!r}; valid modes: {', '.join(SHARING)}")
+        super().__init__(dims)
+        self.space = ShiftAddNASCVSpace(dims)
+        self.sharing = sharing
+        self.layers = nn.ModuleList(
+            nn.ModuleList(SuperLayer(st.channels, dims.heads, dims.mlp_ratio, sharing) for _ in range(max(st.depths)))
+            for st in dims.stages)
+        self.active: Config = {"stages": [[1] * max(st.depths) for st in dims.stages]}
+
+    def set_active_subnet(self, config: Config) -> None:
+        self.space.validate(config)
+        self.active = config
+
+    def _active_layers(self) -> list[list[tuple[SuperLayer, str]]]:
+        return [[(layers[j], BLOCK_TYPES[t]) for j, t in enumerate(codes)]
+                for layers, codes in zip(self.layers, self.active["stages"])]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        stages = [[lambda h, layer=layer, block=block: layer(h, block) for layer, block in stage]
+                  for stage in self._active_layers()]
+        return self._forward(x, stages)
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The KL terms of Eq. (5) of the active Conv / Add / Shift layers' pools, averaged over those
+        layers so their weight against the cross-entropy does not grow with depth (zero unless
+        heterogeneous sharing)."""
+        if self.sharing != "heterogeneous":
+            return torch.zeros(())
+        terms = [layer.local.kl_loss() for stage in self._active_layers() for layer, block in stage
+                 if block != "Attn"]
+        return sum(terms) / len(terms) if terms else torch.zeros(())
+
+    @torch.no_grad()
+    def export(self, config: Config) -> CVNet:
+        """A :class:`CVNet` of ``config`` holding this supernet's weights (same outputs)."""
+        net = CVNet(self.dims, config)
+        for name in ("stem", "transitions", "head"):
+            getattr(net, name).load_state_dict(getattr(self, name).state_dict())
+        for blocks, layers, codes in zip(net.stages, self.layers, config["stages"]):
+            for block, layer, code in zip(blocks, layers, codes):
+                kind = BLOCK_TYPES[code]
+                if kind == "Attn":
+                    block.load_state_dict(layer.attn.state_dict())
+                    continue
+                for branch, conv, bn in zip((block.branch1, block.branch2), layer.local.convs,
+                                            layer.local.norms[kind]):
+                    branch.layer.weight.copy_(conv.view(kind.lower()))
+                    branch.norm.load_state_dict(bn.state_dict())
+        return net
