@@ -60,9 +60,9 @@ def report_user_datasets() -> None:
 
 def check(install: bool) -> int:
     """The embedded data must be there (exit 1 if not); the user-supplied datasets are only reported."""
-    ok = check_fashion(install) & check_corpus()
+    found = [check_fashion(install), check_corpus()]  # both run, so both report
     report_user_datasets()
-    return 0 if ok else 1
+    return 0 if all(found) else 1
 
 
 def build_corpus(locale_dir: Path, out_dir: Path) -> int:
@@ -78,7 +78,7 @@ def build_corpus(locale_dir: Path, out_dir: Path) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m repro data")
     sub = parser.add_subparsers(dest="command", required=True)
-    chk = sub.add_parser("check", help="find the embedded datasets")
+    chk = sub.add_parser("check", help="find the embedded datasets; report the user-supplied ones")
     chk.add_argument("--install", action="store_true",
                      help="install Debian's dataset-fashion-mnist if missing (needs apt and root)")
     bld = sub.add_parser("build-corpus", help="build the En-De / En-Fr corpus from the gettext catalogs")

@@ -73,11 +73,12 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[i]
-        image = _pil().open(path).convert("RGB")
+        pil = _pil()
+        image = pil.open(path).convert("RGB")
         w, h = image.size
         scale = self.resize / min(w, h)
         image = image.resize((max(self.resize, round(w * scale)), max(self.resize, round(h * scale))),
-                             _pil().Resampling.BILINEAR)
+                             pil.Resampling.BILINEAR)
         x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
         free_h, free_w = x.shape[1] - self.image_size, x.shape[2] - self.image_size
         if self.train:
@@ -97,6 +98,6 @@ def load_imagenet(split: str = "train", root: str | Path | None = None, *, image
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
     base = find_root(split, root)
-    _pil()
+    _pil()  # fail now, not in the first batch, when Pillow is missing
     classes = sorted(p.name for p in (base / "train").iterdir() if p.is_dir())
     return ImageFolder(base / split, classes, image_size, resize, train=split == "train")
