@@ -78,12 +78,15 @@ class CostConfig(Section):
 class SupernetConfig(Section):
     """Notebooks 03-05, CV: the ShiftAddNAS CV supernet, evolutionary search, the sharing ablation."""
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 2 dims are shrunk
-    steps: int = 100
+    steps: int = 600             # one-shot steps (one sampled subnet each)
     batch_size: int = 64
-    search_iterations: int = 3
-    population: int = 10
-    ablation_subnets: int = 10
-    standalone_steps: int = 50
+    lr: float = 1e-3             # Adam, linear warmup from 1e-7 then cosine (Sec. 4.1)
+    val_size: int = 1000         # training images held out for the search fitness
+    calib_batches: int = 4       # BatchNorm recalibration batches per inherited evaluation
+    search_iterations: int = 5
+    population: int = 16
+    ablation_subnets: int = 16
+    standalone_steps: int = 150
 
 
 @dataclass(frozen=True)
@@ -214,8 +217,8 @@ def _profiles() -> dict[str, Profile]:
                                   kernel_samples=5000),
             cost=CostConfig(models=("transformer-big", "resnet50", "addernet-resnet50", "deepshift-resnet50",
                                     "deit-small", "shiftaddnas-t0")),
-            supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, search_iterations=2,
-                                    population=6, ablation_subnets=4, standalone_steps=20),
+            supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, val_size=200, calib_batches=1,
+                                    search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20),
             bitshift=BitshiftConfig(train_subset=512, search_epochs=2, eval_epochs=1, init_channels=4,
