@@ -102,8 +102,17 @@ def test_read_mo_rejects_other_files(tmp_path):
     ("Tom &amp; Jerry &lt;3", "Tom & Jerry <3"),
     ("  two\n  lines\t here ", "two lines here"),
 ])
-def test_clean(raw, cleaned):
-    assert corpus.clean(raw) == cleaned
+def test_clean_pair_one_side(raw, cleaned):
+    assert corpus.clean_pair(raw, raw) == (cleaned, cleaned)
+
+
+@pytest.mark.parametrize("msgid, msgstr, cleaned", [
+    ("until you _log out", "beim Ab_melden", ("until you log out", "beim Abmelden")),   # inside a word
+    ("set auto_raise now", "auto_raise jetzt setzen", ("set auto_raise now", "auto_raise jetzt setzen")),
+    ("_Open the file", "Datei ö_ffnen und lesen_lassen", ("Open the file", "Datei ö_ffnen und lesen_lassen")),
+])
+def test_clean_pair_finds_the_translation_accelerator_inside_a_word(msgid, msgstr, cleaned):
+    assert corpus.clean_pair(msgid, msgstr) == cleaned
 
 
 @pytest.mark.parametrize("text, words", [

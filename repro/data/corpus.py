@@ -6,8 +6,8 @@ plain-text parallel corpus (DESIGN.md, section 2):
 
 1. read every message of every catalog (the header skipped; of a plural entry the singular pair;
    a ``msgctxt`` context dropped);
-2. clean both sides (:func:`clean`): Pango/HTML markup tags removed, the common entities unescaped, a single
-   keyboard accelerator (``_File``, ``&File``) removed, whitespace collapsed;
+2. clean both sides (:func:`clean_pair`): Pango/HTML markup tags removed, the common entities
+   unescaped, a keyboard accelerator (``_File``, ``&File``) removed, whitespace collapsed;
 3. drop untranslated pairs (empty or identical to the English) and pairs with fewer than
    :data:`MIN_WORDS` words on either side (a word holds a letter once placeholders such as ``%s``,
    ``%(name)s``, ``{0}`` or ``$VAR`` are removed, so format-only strings go too) or more than
@@ -20,7 +20,8 @@ plain-text parallel corpus (DESIGN.md, section 2):
 6. write ``<out>/en-de.{train,valid,test}.{en,de}`` (one sentence per line, ordered by the hash)
    and the same for ``en-fr``, plus ``manifest.json``: the source catalogs with their Debian
    package and version, every source package as ``name=version`` (what to install for a rebuild),
-   the extra packages installed to enlarge the corpus, counts, and the sha256 of every file. No timestamps: building twice gives identical files.
+   the extra packages installed to enlarge the corpus, counts, and the sha256 of every file.
+   No timestamps: building twice gives identical files.
 
 :func:`load_pairs` reads the committed corpus back; :func:`statistics` summarises it.
 """
@@ -62,7 +63,8 @@ _MO_MAGIC = 0x950412DE
 _TAG = re.compile(r"</?(a|b|big|br|code|em|i|kbd|li|p|s|small|span|strong|sub|sup|tt|u|ul)(\s[^<>]*)?/?>",
                   re.IGNORECASE)
 _ENTITY = re.compile(r"&(amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);")
-_ACCEL = re.compile(r"(?<![^\s(\[])[_&](?=[^\W_])(?!(amp|lt|gt|quot|apos);)")
+_ACCEL_ANYWHERE = re.compile(r"[_&](?=[^\W_])(?!(amp|lt|gt|quot|apos);)")
+_ACCEL = re.compile(r"(?<![^\s(\[])" + _ACCEL_ANYWHERE.pattern)
 _PLACEHOLDER = re.compile(
     r"%(\d+\$)?[-+ 0#']*(\*|\d+)?(\.(\*|\d+))?(hh|h|ll|l|L|q|j|z|t)?[diouxXeEfFgGaAcspm]"  # printf
     r"|%<\w+>|%\(\w+\)[-+ 0#]*\d*(\.\d+)?[a-zA-Z]|%%"                                    # C99, Python
@@ -106,18 +108,34 @@ def read_mo(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def clean(text: str) -> str:
-    """One message as a plain sentence: tags removed, entities unescaped, one accelerator removed.
+def strip_accelerator(text: str, anywhere: bool = False) -> tuple[str, bool]:
+    """``text`` without its keyboard accelerator, and whether it had one.
 
-    An accelerator is a ``_`` or ``&`` at the start of a word (``_File``, ``&Open``); it is removed
-    only when the message holds no other ``_`` (or ``&``), so ``_NET_WM_NAME`` and ``a && b`` survive.
+    An accelerator is a ``_`` or ``&`` before a letter at the start of a word (``_File``,
+    ``&Open``), or anywhere in a word with ``anywhere`` (``Ab_melden``); it is removed only when
+    the message holds no other ``_`` (or ``&``), so ``_NET_WM_NAME`` and ``a && b`` survive.
     """
-    text = _TAG.sub("", text)
-    accel = _ACCEL.search(text)
-    if accel and _ENTITY.sub("", text).count(accel.group(0)) == 1:
-        text = text[: accel.start()] + text[accel.end():]
-    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    marker = (_ACCEL_ANYWHERE if anywhere else _ACCEL).search(text)
+    if marker and _ENTITY.sub("", text).count(marker.group(0)) == 1:
+        return text[: marker.start()] + text[marker.end():], True
+    return text, False
+
+
+def plain(text: str) -> str:
+    """Markup tags removed (see :data:`_TAG`), the common entities unescaped, whitespace collapsed."""
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), _TAG.sub("", text))
     return " ".join(text.split())
+
+
+def clean_pair(msgid: str, msgstr: str) -> tuple[str, str]:
+    """Both sides of a message as plain sentences, their accelerators removed.
+
+    When the English has an accelerator the translation must have one too (``msgfmt
+    --check-accelerators``), and there it may sit inside a word: ``_Logout`` / ``Ab_melden``.
+    """
+    en, had = strip_accelerator(_TAG.sub("", msgid))
+    xx, _ = strip_accelerator(_TAG.sub("", msgstr), anywhere=had)
+    return plain(en), plain(xx)
 
 
 def n_words(text: str) -> int:
@@ -197,7 +215,7 @@ def collect(locale_dir: Path, language: str) -> tuple[dict[str, str], list[Catal
             continue
         kept = 0
         for msgid, msgstr in messages:
-            en, xx = clean(msgid), clean(msgstr)
+            en, xx = clean_pair(msgid, msgstr)
             if keep(en, xx):
                 votes[en][xx] += 1
                 kept += 1
