@@ -135,12 +135,18 @@ def test_keep():
 
 def test_split_of_is_the_hash_rule():
     for i in range(200):
-        en = f"sentence number {i}"
-        u = int(hashlib.sha256(en.encode()).hexdigest()[:8], 16) / 16**8
+        en = f"Sentence, number {i}!"
+        key = f"sentence number {i}"
+        u = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 16**8
         expected = "valid" if u < 0.05 else "test" if u < 0.10 else "train"
-        assert corpus.split_of(en) == expected
+        assert corpus.split_key(en) == key and corpus.split_of(en) == expected
     counts = {s: sum(corpus.split_of(f"s{i}") == s for i in range(20000)) for s in corpus.SPLITS}
     assert 800 < counts["valid"] < 1200 and 800 < counts["test"] < 1200
+
+
+def test_near_duplicates_share_a_split():
+    assert corpus.split_key('Cannot open "%s".') == corpus.split_key("cannot open %s") == "cannot open"
+    assert corpus.split_key("could not write file %1$s: %m") == "could not write file"
 
 
 def _all_pairs(directory: Path, pair: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ plain-text parallel corpus (DESIGN.md, section 2):
    lexicographically smallest, so the result does not depend on the order catalogs are read;
 5. split by a hash of the English side (:func:`split_of`): :data:`VALID_FRACTION` to ``valid``,
    :data:`TEST_FRACTION` to ``test``, the rest to ``train``; a sentence keeps its split when
-   catalogs are added, and an English sentence lands in the same split for both language pairs;
+   catalogs are added, an English sentence lands in the same split for both language pairs, and
+   near-duplicates (differing in case, punctuation or placeholders) land in the same split;
 6. write ``<out>/en-de.{train,valid,test}.{en,de}`` (one sentence per line, ordered by the hash)
    and the same for ``en-fr``, plus ``manifest.json``: the source catalogs with their Debian
    package and version, every source package as ``name=version`` (what to install for a rebuild),
@@ -70,6 +71,7 @@ _PLACEHOLDER = re.compile(
     r"|%<\w+>|%\(\w+\)[-+ 0#]*\d*(\.\d+)?[a-zA-Z]|%%"                                    # C99, Python
     r"|\{[\w.:!\[\]]*\}|\$\{?\w+\}?")                                                      # {0}, $VAR
 _WORD = re.compile(r"[^\W\d_]")
+_NON_WORD = re.compile(r"[^\w\s]")
 
 
 def read_mo(path: Path) -> list[tuple[str, str]]:
@@ -152,9 +154,15 @@ def sentence_hash(en: str) -> str:
     return hashlib.sha256(en.encode("utf-8")).hexdigest()
 
 
+def split_key(en: str) -> str:
+    """What near-duplicates share: lower case, without placeholders and punctuation."""
+    return " ".join(_NON_WORD.sub(" ", _PLACEHOLDER.sub(" ", en.lower())).split())
+
+
 def split_of(en: str) -> str:
-    """The fixed split of an English sentence, from the first 8 hex digits of its sha256."""
-    u = int(sentence_hash(en)[:8], 16) / 16**8
+    """The fixed split of an English sentence, from the first 8 hex digits of the sha256 of its
+    :func:`split_key`, so that ``Cannot open %s`` and ``cannot open "%s".`` never straddle train and test."""
+    u = int(sentence_hash(split_key(en))[:8], 16) / 16**8
     return "valid" if u < VALID_FRACTION else "test" if u < VALID_FRACTION + TEST_FRACTION else "train"
 
 
