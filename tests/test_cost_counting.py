@@ -75,6 +75,8 @@ def test_repro_ops_layers_hand_computed():
     assert count(ops.AdderLinear(16, 8), t).add == 2 * 5 * 16 * 8
     sl = count(shift.ShiftLinear(16, 8), t)
     assert (sl.shift, sl.add, sl.mult) == (5 * 16 * 8, 5 * 16 * 8, 0)
+    ps = count(shift.ShiftConv2d(4, 6, 3, padding=1, mode="ps"), x)   # (shift, sign) pair = one weight
+    assert ps.params == 6 * 4 * 9 and ps.shift == macs
 
 
 def test_all_adder_and_all_shift_networks():

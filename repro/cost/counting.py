@@ -311,10 +311,22 @@ class _Hooks:
             h.remove()
 
 
+def _weight_pairs(model: nn.Module) -> set[int]:
+    """Ids of the ``sign`` tensors of DeepShift-PS layers: a PS weight is stored as a (shift, sign) pair
+    of same-shaped tensors but is one weight, counted once (bit-shift paper Table 2 convention)."""
+    pairs = set()
+    for m in model.modules():
+        shift, sign = getattr(m, "shift", None), getattr(m, "sign", None)
+        if isinstance(shift, nn.Parameter) and isinstance(sign, nn.Parameter) and shift.shape == sign.shape:
+            pairs.add(id(sign))
+    return pairs
+
+
 def count_params(model: nn.Module, exclude: Iterable[str] = ()) -> int:
-    """Parameters of ``model`` outside the excluded module-name prefixes (shared tensors once)."""
+    """Parameters of ``model`` outside the excluded module-name prefixes (shared tensors once, a
+    DeepShift-PS (shift, sign) pair once)."""
     exclude = tuple(exclude)
-    seen: set[int] = set()
+    seen = _weight_pairs(model)
     total = 0
     for name, p in model.named_parameters():
         if any(name.startswith(e + ".") for e in exclude) or id(p) in seen:

@@ -122,15 +122,29 @@ def _register_builtin() -> None:
     reading = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
     register("shiftaddnas-t0", lambda r: hybrid.HybridNet(), image, reading)
     register("shiftaddnas-t1", lambda r: hybrid.HybridNet(last_downsample=False), image, reading)
-    register("shiftnas-imagenet", _shiftnas_imagenet, image,
-             Conventions(note="ImageNet-mobile: 14 cells, C=46, the CIFAR-10 cell (bit-shift Table 5)"))
+    mobile = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"
+    register("shiftnas-imagenet", lambda r: _darts_imagenet("shiftnas"), image,
+             Conventions(note=f"{mobile}, the CIFAR-10 cell of bit-shift Table 5"))
+    register("darts-v2-imagenet", lambda r: _darts_imagenet("darts-v2"), image,
+             Conventions(note=f"{mobile}, the DARTS (second order) cell of Liu et al. 2019"))
 
 
-def _shiftnas_imagenet(resolution: int | None) -> nn.Module:
-    """The bit-shift paper's ImageNet network (Sec. 5.2), from the DOTS engineer's DARTS space."""
-    from repro.search.darts_space import NetworkImageNet
+# DARTS (second order) cell, Liu et al. 2019 (the DARTS_V2 genotype of the DARTS release).
+DARTS_V2 = {
+    "normal": (("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+               ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)),
+    "reduce": (("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+               ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)),
+}
 
-    return NetworkImageNet()
+
+def _darts_imagenet(cell: str) -> nn.Module:
+    """A DARTS-space ImageNet-mobile network in the bit-shift domain (bit-shift paper Sec. 5.2, Table 2),
+    built with :mod:`repro.search.darts_space`: ShiftNAS's CIFAR-10 cell or the DARTS-v2 cell."""
+    from repro.search.darts_space import PAPER_GENOTYPES, Genotype, NetworkImageNet
+
+    genotype = PAPER_GENOTYPES["cifar10"] if cell == "shiftnas" else Genotype(**DARTS_V2)
+    return NetworkImageNet(genotype=genotype)
 
 
 _register_builtin()

@@ -106,6 +106,7 @@ REPORTED_ROWS = (
     ReportedRow("shiftaddnas-t1", None, "sa-table4", "ShiftAddNAS-T1"),
     ReportedRow("shiftaddnas-t1", 256, "sa-table4", "ShiftAddNAS-T1↑"),
     ReportedRow("shiftnas-imagenet", None, "bs-table2", "ShiftNAS (Ours)"),
+    ReportedRow("darts-v2-imagenet", None, "bs-table2", "DARTS-v2"),
 )
 _COLUMNS = ("params_M", "macs_G", "mult_G", "add_G", "shift_G", "energy_mJ", "latency_ms")
 
