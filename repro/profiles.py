@@ -52,9 +52,9 @@ class DataConfig(Section):
 @dataclass(frozen=True)
 class WeightsConfig(Section):
     """Notebook 01: weight distributions of Conv / Add / Shift networks, the transformation kernel."""
-    train_subset: int = 6000
+    train_subset: int = 10000
     test_subset: int = 2000
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 128
     width: int = 16
     lr: float = 0.05
@@ -127,14 +127,27 @@ class NlpConfig(Section):
 
 @dataclass(frozen=True)
 class BitshiftConfig(Section):
-    """Notebook 06: ShiftNAS bit-shift DOTS search and its ablations."""
-    train_subset: int = 2000
-    search_epochs: int = 2
-    eval_epochs: int = 1
-    init_channels: int = 8
-    search_layers: int = 5
-    eval_layers: int = 8
-    batch_size: int = 64
+    """Notebook 06: ShiftNAS bit-shift DOTS search and its ablations (paper: Sec. 5.1, Appendix A-B)."""
+    dataset: str = "fashion_mnist"  # fashion_mnist | cifar10 | cifar100
+    image_size: int = 14            # Fashion-MNIST is average-pooled to this size (28 = as is)
+    train_subset: int = 2000        # 0 = the whole training set (split in halves for the search)
+    test_subset: int = 1000         # 0 = the whole test set
+    op_epochs: int = 2              # operation search (paper 30)
+    topo_epochs: int = 2            # topology search (paper 40)
+    eval_epochs: int = 4            # training of the searched cells (paper 200)
+    search_channels: int = 4        # paper 16
+    search_layers: int = 5          # paper 8 cells
+    eval_channels: int = 8          # paper 36
+    eval_layers: int = 5            # paper 20 cells
+    resnet_width: int = 8           # hand-designed ResNet-20 stage widths w, 2w, 4w (paper 16)
+    batch_size: int = 64            # paper 128; bs-fig6 compares 4x this batch
+    drop_path: float = 0.0          # paper 0.2
+    arch_lr: float = 0.03           # Adam lr of alpha, beta (paper 3e-4 over ~100x more steps)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dataset not in ("fashion_mnist", "cifar10", "cifar100"):
+            raise ConfigError(f"BitshiftConfig.dataset {self.dataset!r}; valid: fashion_mnist, cifar10, cifar100")
 
 
 @dataclass(frozen=True)
@@ -155,9 +168,10 @@ class ProbShiftConfig(Section):
     bin_width: float = 0.1
     generator_warm_steps: int = 300
     fig2_samples: int = 10000
-    rank_subnets: int = 12
-    finetune_steps: int = 20
+    rank_subnets: int = 10
+    finetune_steps: int = 15
     timing_samples: int = 5
+    hit_samples: int = 50
 
 
 @dataclass(frozen=True)
@@ -221,11 +235,12 @@ def _profiles() -> dict[str, Profile]:
                                     search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20),
-            bitshift=BitshiftConfig(train_subset=512, search_epochs=2, eval_epochs=1, init_channels=4,
-                                    search_layers=3, eval_layers=3, batch_size=64),
-            probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=500, epochs=2, update_every=2,
-                                      generator_warm_steps=60, fig2_samples=2000, rank_subnets=4,
-                                      finetune_steps=2, timing_samples=2),
+            bitshift=BitshiftConfig(image_size=14, train_subset=256, test_subset=200, op_epochs=1, topo_epochs=1,
+                                    eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
+                                    eval_layers=3, resnet_width=4, batch_size=64, arch_lr=0.03),
+            probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=500, epochs=1, warmup_epochs=0,
+                                      update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
+                                      finetune_steps=2, timing_samples=2, hit_samples=10),
         ),
         "default": Profile(
             name="default",
@@ -243,8 +258,10 @@ def _profiles() -> dict[str, Profile]:
                                     population=50, ablation_subnets=25, standalone_steps=100_000),
             nlp=NlpConfig(scale="paper", steps=40_000, batch_size=4096, search_iterations=30,
                           population=125, retrain_steps=40_000),
-            bitshift=BitshiftConfig(train_subset=0, search_epochs=70, eval_epochs=600, init_channels=16,
-                                    search_layers=8, eval_layers=20, batch_size=64),
+            bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0, op_epochs=30,
+                                    topo_epochs=40, eval_epochs=200, search_channels=16, search_layers=8,
+                                    eval_channels=36, eval_layers=20, resnet_width=16, batch_size=128,
+                                    drop_path=0.2, arch_lr=3e-4),
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
                                       batch_size=1024, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,
