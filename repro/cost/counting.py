@@ -202,7 +202,7 @@ def _typed(op: str) -> Formula:
 
 
 register(nn.Conv1d, nn.Conv2d, nn.Linear)(_typed("mult"))
-register("Adder2d", "AdderLinear", "AdderConv2d")(_typed("add"))
+register("Adder2d", "AdderLinear")(_typed("add"))
 register("ShiftConv2d", "ShiftLinear")(_typed("shift"))
 
 

@@ -31,7 +31,7 @@ the one with the least ``energy / min energy + cycles / min cycles`` is chosen.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 import numpy as np
@@ -210,8 +210,6 @@ def layers_cost(layers: list[Layer], hw: HardwareConfig = HardwareConfig(), name
 def network_cost(model: nn.Module, example: torch.Tensor | tuple, bits: int = 32,
                  hw: HardwareConfig | None = None, exclude: tuple[str, ...] = ()) -> NetworkCost:
     """Energy and latency of one forward pass of ``model`` on ``example`` (a tensor or a shape)."""
-    from dataclasses import replace
-
     hw = replace(hw or HardwareConfig(), bits=bits)
     counts = count(model, example, exclude=exclude)
     return layers_cost(counts.shapes(), hw, names=list(counts.layers["name"]))
