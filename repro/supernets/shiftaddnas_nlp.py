@@ -29,19 +29,12 @@ from torch import nn
 
 from repro.cost.counting import Layer, LayerShape, register
 from repro.ops.adder import adder_linear
+from repro.ops.checks import check_choice
 from repro.ops.shift import round_to_power_of_two, shift_linear
+from repro.ops.weight_sharing import SHARING, make_kernel, sharing_kl
 from repro.spaces.base import Config
 from repro.spaces.shiftaddnas_nlp import (DECODER_LISTS, DECODER_TYPES, ENCODER_LISTS, ENCODER_TYPES, LOCAL_OPS,
                                          NlpSpaceDims, ShiftAddNASNLPSpace, split_block)
-
-SHARING = ("heterogeneous", "naive", "none")
-
-
-def check_sharing(sharing: str) -> str:
-    if sharing not in SHARING:
-        raise ValueError(f"unknown weight sharing {sharing!r}; valid modes: {', '.join(SHARING)}")
-    return sharing
-
 
 def _linear(layer: nn.Linear, x: torch.Tensor, out_features: int, in_features: int) -> torch.Tensor:
     """``layer`` restricted to the front ``out_features x in_features`` slice of its weight (HAT)."""
@@ -82,25 +75,22 @@ class ElasticAttention(nn.Module):
 class LocalMixer(nn.Module):
     """The Conv / Shift / Add token mixer of one layer (Eq. 2 over a window of ``kernel`` tokens).
 
-    ``ops`` are the local ops this layer may run; their weights follow ``sharing``. Weights are
-    ``(C, C, kernel)``; a subnet of width ``c`` uses ``[:c, :c, :]``.
+    ``ops`` are the local ops this layer may run; their weights follow ``sharing``
+    (:mod:`repro.ops.weight_sharing`). Weights are ``(C, C, kernel)``, drawn from N(0, 1) (the Conv
+    view's KL target and AdderNet's init; a LayerNorm follows every op); a subnet of width ``c``
+    uses ``[:c, :c, :]``.
     """
 
     def __init__(self, channels: int, kernel: int, ops: tuple[str, ...], sharing: str, causal: bool):
         super().__init__()
-        self.kernel, self.ops, self.causal = kernel, ops, causal
-        self.sharing = check_sharing(sharing)
+        check_choice("sharing", sharing, SHARING)
+        self.kernel, self.ops, self.causal, self.sharing = kernel, ops, causal, sharing
         shape = (channels, channels, kernel)
-        bound = 1.0 / math.sqrt(channels * kernel)
         names = ops if sharing == "none" else ("pool",)
-        self.weights = nn.ParameterDict({n: nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
-                                         for n in names})
+        self.weights = nn.ParameterDict({n: nn.Parameter(torch.randn(shape)) for n in names})
         self.biases = nn.ParameterDict({n: nn.Parameter(torch.zeros(channels)) for n in names})
         self.norms = nn.ModuleDict({op: nn.LayerNorm(channels) for op in ops})
-        self.transform = None
-        if sharing == "heterogeneous" and "Add" in ops:
-            from repro.ops.weight_sharing import TransformationKernel
-            self.transform = TransformationKernel()
+        self.transform = make_kernel() if sharing == "heterogeneous" and "Add" in ops else None
         self.active: str | None = None
 
     def _key(self, op: str) -> str:
@@ -133,12 +123,9 @@ class LocalMixer(nn.Module):
 
     def regularization_loss(self) -> torch.Tensor:
         """Eq. 5's KL terms: the pool to N(0, I) and T(pool) to Laplace(0, 1) (heterogeneous only)."""
-        if self.sharing != "heterogeneous":
+        if self.transform is None:
             return self.weights[next(iter(self.weights))].new_zeros(())
-        from repro.ops.weight_sharing import gaussian_kl, laplace_kl
-        pool = self.weights["pool"]
-        loss = gaussian_kl(pool)
-        return loss + laplace_kl(self.transform(pool)) if self.transform is not None else loss
+        return sharing_kl(self.weights["pool"], self.transform)
 
 
 @register(LocalMixer)
@@ -237,7 +224,8 @@ class ShiftAddNASTransformer(nn.Module):
                  dropout: float = 0.1, pad_id: int = 0, layout: tuple[list[BlockSpec], list[BlockSpec]] | None = None):
         super().__init__()
         self.space = ShiftAddNASNLPSpace(dims)
-        self.dims, self.sharing, self.pad_id = dims, check_sharing(sharing), pad_id
+        check_choice("sharing", sharing, SHARING)
+        self.dims, self.sharing, self.pad_id = dims, sharing, pad_id
         if layout is None:
             full = lambda types: BlockSpec(max(dims.embed), max(dims.heads), max(dims.mlp), types)  # noqa: E731
             layout = ([full(ENCODER_TYPES)] * dims.encoder_layers, [full(DECODER_TYPES)] * dims.max_decoder_layers)
