@@ -1,0 +1,125 @@
+# %% [markdown]
+# # 06 · ShiftNAS (bit-shift): DOTS-style search in the shift domain
+# The bit-shift ShiftNAS paper searches DARTS cells whose convolutions use weights `flip(2^P, S)`,
+# with an operation search (separate softmaxes for the convolution and the topology groups) followed
+# by a topology search over pairs of input edges, a modified L2 term (L2R, Eq. 15) and a
+# learning-rate reset (LRR). Here: the search, the DARTS strategy in the same space, a hand-designed
+# shift ResNet-20, each trained in the bit-shift and the real domain, and the L2R / LRR ablation, at
+# the profile's scale (Fashion-MNIST subsets, tiny networks, few epochs; CIFAR in the `paper` profile).
+# Paper numbers are always labelled *reported*.
+
+# %%
+profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
+out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
+
+# %%
+from repro.experiments import bitshift as bs
+from repro.notebook import setup
+
+ctx = setup(profile, out_dir)
+ctx.profile.bitshift
+
+# %% [markdown]
+# ## All searches and trainings (cached; a rerun is free, an interrupted one resumes)
+
+# %%
+run = bs.run(ctx.profile)
+counted = bs.table2()
+verdicts = bs.verdicts(run, counted)
+print("ShiftNAS cell:", run.shiftnas.genotype)
+print("DARTS-strategy cell:", run.darts.genotype)
+
+# %% [markdown]
+# ## bs-fig1 · the method, drawn from the phases the search runs
+
+# %%
+ctx.save_figure(bs.fig_overview(run.search_cfg), "bs-fig1")
+ctx.record("bs-fig1", **verdicts["bs-fig1"])
+
+# %% [markdown]
+# ## bs-fig2 · the learning-rate curve, read from the scheduler
+
+# %%
+ctx.save_figure(bs.fig_lr(run.search_cfg, run.steps_per_epoch), "bs-fig2")
+ctx.record("bs-fig2", **verdicts["bs-fig2"])
+print(verdicts["bs-fig2"]["measured"])
+
+# %% [markdown]
+# ## bs-fig3 · skip collapse: the DARTS strategy vs ShiftNAS in the same shift space
+
+# %%
+ctx.save_figure(bs.fig_cells(run), "bs-fig3")
+ctx.record("bs-fig3", **verdicts["bs-fig3"])
+print(verdicts["bs-fig3"]["measured"], "->", verdicts["bs-fig3"]["verdict"])
+
+# %% [markdown]
+# ## bs-fig4 · search accuracy with and without the learning-rate reset
+
+# %%
+ctx.save_figure(bs.fig_search_trace(run), "bs-fig4")
+ctx.record("bs-fig4", **verdicts["bs-fig4"])
+print(verdicts["bs-fig4"]["measured"], "->", verdicts["bs-fig4"]["verdict"])
+
+# %% [markdown]
+# ## bs-table1 and bs-table3 · searched cell vs DARTS-strategy cell vs ResNet-20, bit-shift and real
+
+# %%
+t1 = bs.table1(run)
+ctx.save_table(t1, "bs-table1", caption="Top-1, params and search cost: ours (scaled) beside reported CIFAR")
+ctx.record("bs-table1", **verdicts["bs-table1"])
+t1
+
+# %%
+t3 = bs.table3(run)
+ctx.save_table(t3, "bs-table3", caption="Real vs bit-shift accuracy and the drop: ours (scaled) beside reported")
+ctx.record("bs-table3", **verdicts["bs-table3"])
+print(verdicts["bs-table1"]["measured"], "->", verdicts["bs-table1"]["verdict"])
+print(verdicts["bs-table3"]["measured"], "->", verdicts["bs-table3"]["verdict"])
+t3
+
+# %% [markdown]
+# ## bs-table4 · the four L2R / LRR combinations
+
+# %%
+t4 = bs.table4(run)
+ctx.save_table(t4, "bs-table4", caption="L2R / LRR ablation: searched cell trained in the bit-shift domain")
+ctx.record("bs-table4", **verdicts["bs-table4"])
+print(verdicts["bs-table4"]["measured"], "->", verdicts["bs-table4"]["verdict"], f"({verdicts['bs-table4']['reason']})")
+t4
+
+# %% [markdown]
+# ## bs-fig5, bs-fig6 · training curves; the batch-size comparison (scaled)
+
+# %%
+ctx.save_figure(bs.fig_training(run), "bs-fig5")
+ctx.record("bs-fig5", **verdicts["bs-fig5"])
+ctx.save_figure(bs.fig_batch(run), "bs-fig6")
+ctx.record("bs-fig6", **verdicts["bs-fig6"])
+print(verdicts["bs-fig5"]["measured"], "->", verdicts["bs-fig5"]["verdict"])
+print(verdicts["bs-fig6"]["measured"], "->", verdicts["bs-fig6"]["verdict"])
+
+# %% [markdown]
+# ## bs-table5, bs-table6 · the paper's best genotypes, drawn, beside ours
+
+# %%
+for art, key in (("bs-table5", "cifar10"), ("bs-table6", "cifar100")):
+    ctx.save_figure(bs.fig_genotypes(key, run.shiftnas.genotype), art)
+    ctx.save_table(bs.genotype_table(key, run.shiftnas.genotype), art,
+                   caption=f"Best {key} genotype (reported) and our searched cell")
+    ctx.record(art, **verdicts[art])
+
+# %% [markdown]
+# ## bs-table2 · ImageNet: reported rows, with our params and op counts of the ImageNet-mobile network
+
+# %%
+ctx.save_table(counted, "bs-table2", caption="ImageNet (reported) with our counted params / #Mult / #Add / #Shift")
+ctx.record("bs-table2", **verdicts["bs-table2"])
+counted
+
+# %% [markdown]
+# ## The claims in this run
+
+# %%
+for art in ("bs-fig3", "bs-fig4", "bs-table4", "bs-table3", "bs-table1"):
+    v = verdicts[art]
+    print(f"{art}: {v['verdict']:>14} | {v['measured']}")
