@@ -83,3 +83,25 @@ def test_unknown_profile_and_id_name_the_valid_ones(series, capsys):
     err = capsys.readouterr().err
     assert "valid profiles: smoke, default, paper" in err and "valid ids: sa-fig1" in err
     assert not (series.out / "manifest.json").exists()
+
+
+def test_only_selects_the_notebooks_behind_the_ids():
+    assert pipeline.select_notebooks(["sa-fig1", "ps-fig2", "bs-fig2"]) == [
+        "02_hardware_costs", "06_shiftnas_bitshift", "07_probability_shift"]
+
+
+def test_manifest_keeps_earlier_entries_of_the_same_profile(series, monkeypatch):
+    monkeypatch.setattr(pipeline, "run_notebook",
+                        lambda name, profile, out, timeout: {"status": "ok", "duration_s": 1.5, "profile": profile})
+    monkeypatch.setattr(artifacts, "REGISTRY", (artifacts.Artifact("x-1", "t", "s", "00_pass", "figure", "exact", "c"),
+                                                artifacts.Artifact("x-2", "t", "s", "01_fail", "figure", "exact", "c")))
+    monkeypatch.setattr(artifacts, "_BY_ID", {a.id: a for a in artifacts.REGISTRY})
+
+    def read() -> dict:
+        return json.loads((series.out / "manifest.json").read_text())
+
+    assert pipeline.run_all("smoke", out_dir=str(series.out)) == 0
+    assert pipeline.run_all("smoke", ["x-2"], out_dir=str(series.out)) == 0
+    assert set(read()["notebooks"]) == {"00_pass", "01_fail"} and read()["total_duration_s"] == 3.0
+    assert pipeline.run_all("default", ["x-2"], out_dir=str(series.out)) == 0
+    assert set(read()["notebooks"]) == {"01_fail"} and read()["profile"] == "default"
