@@ -112,8 +112,8 @@ if len(big):
 # ## sa-fig6 · Reported accuracy vs our energy, by model family
 
 # %%
-points = hc.accuracy_energy(zoo, cfg.bits[0])
-fig = hc.accuracy_energy_figure(points)
+points = hc.accuracy_energy(zoo)
+fig = hc.accuracy_energy_figure(points, cfg.bits[0])
 ctx.save_figure(fig, "sa-fig6")
 dom = hc.dominance(points)
 dom.round(3)

@@ -146,7 +146,8 @@ def _ours(model: str, resolution: int | None, bits: tuple[int, ...], hw: Hardwar
 
 def zoo_costs(models: tuple[str, ...] = (), bits: tuple[int, ...] = (32, 8),
               hw: HardwareConfig = HardwareConfig()) -> pd.DataFrame:
-    """One row per (zoo model, reported row): ours, reported and the relative difference (ours / reported - 1).
+    """One row per (zoo model, reported row): ours, reported and the relative difference (ours / reported - 1);
+    energy and latency at ``bits[0]``, with extra ``energy_mJ@8b``-style columns for the other precisions.
 
     ``models`` empty means every model of :data:`REPORTED_ROWS`. Cached on disk by models, bits and the
     hardware config; the cost-model source is part of the key.
@@ -169,7 +170,7 @@ def zoo_costs(models: tuple[str, ...] = (), bits: tuple[int, ...] = (32, 8),
                 row[f"{col} (ours)"] = mine
                 row[f"{col} (reported)"] = theirs
                 row[f"{col} rel. diff"] = mine / theirs - 1 if theirs and np.isfinite(theirs) else np.nan
-            row.update({k: v for k, v in ours.items() if "@" in k})
+            row.update({k: v for k, v in ours.items() if "@" in k and not k.endswith(f"@{bits[0]}b")})
             out.append(row)
         return pd.DataFrame(out)
 
@@ -187,14 +188,14 @@ def _model_modules() -> tuple:
 
 # ---------------------------------------------------------------- sa-fig6
 
-def accuracy_energy(zoo_table: pd.DataFrame, bits: int = 32) -> pd.DataFrame:
-    """Reported ImageNet top-1 (sa-table4) beside our energy, one row per sa-table4 model in the table."""
+def accuracy_energy(zoo_table: pd.DataFrame) -> pd.DataFrame:
+    """Reported ImageNet top-1 (sa-table4) beside our energy (the zoo table's main precision), one row per
+    sa-table4 model in the table."""
     t4 = reported.load("sa-table4").set_index("Model")
     sub = zoo_table[zoo_table["reported in"].str.startswith("sa-table4")].copy()
     sub["row"] = sub["reported in"].str.split(": ", n=1).str[1]
     sub["family"] = sub.row.map(t4["Model Type"])
     sub["top1 (reported)"] = sub.row.map(t4["Top-1 (%)"]).astype(float)
-    sub["energy_mJ (ours)"] = sub[f"energy_mJ@{bits}b"]
     return sub[["row", "model", "resolution", "family", "top1 (reported)", "energy_mJ (ours)"]].reset_index(drop=True)
 
 
@@ -213,7 +214,7 @@ def dominance(points: pd.DataFrame, family: str = "Hybrid") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def accuracy_energy_figure(points: pd.DataFrame) -> plt.Figure:
+def accuracy_energy_figure(points: pd.DataFrame, bits: int = 32) -> plt.Figure:
     """Reported top-1 vs our energy, one line per model family (ShiftAddNAS Fig. 6)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for family, grp in points.groupby("family", sort=False):
@@ -225,7 +226,7 @@ def accuracy_energy_figure(points: pd.DataFrame) -> plt.Figure:
     energy = points["energy_mJ (ours)"]
     if energy.max() > 10 * energy.min():
         ax.set_xscale("log")
-    ax.set_xlabel("energy per image (mJ, ours: Eyeriss-like model, 32-bit)")
+    ax.set_xlabel(f"energy per image (mJ, ours: Eyeriss-like model, {bits}-bit)")
     ax.set_ylabel("ImageNet top-1 (%, reported)")
     ax.set_title("Accuracy vs energy by model family")
     ax.legend(fontsize=7)
