@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run-all", help="execute the notebooks with papermill and write figures/")
     run.add_argument("--profile", default="default",
                      help=f"one of {', '.join(PROFILE_NAMES)} (default: default)")
-    run.add_argument("--only", nargs="+", metavar="ID", help="run only the notebooks behind these artifact ids")
+    run.add_argument("--only", nargs="+", metavar="ID", help="run only the notebooks behind these artifact ids (or notebook names such as 00_data)")
     run.add_argument("--out", help="artifact folder (default: figures/)")
     art = sub.add_parser("artifacts", help="list every artifact and whether its outputs exist")
     art.add_argument("--json", action="store_true", help="print a JSON list of objects")

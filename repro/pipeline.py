@@ -32,9 +32,11 @@ def notebook_path(name: str) -> Path:
 
 
 def select_notebooks(only: list[str] | None) -> list[str]:
-    """The notebooks to run: those behind the ``only`` artifact ids, else every numbered notebook."""
+    """The notebooks to run: those behind the ``only`` artifact ids (or named notebooks, e.g.
+    ``00_data``), else every numbered notebook."""
     if only:
-        names = {artifacts.get(i).notebook for i in only}  # unknown ids raise, listing the valid ones
+        # an id that is neither a notebook nor an artifact raises, listing the valid ids
+        names = {i if i in artifacts.NOTEBOOKS else artifacts.get(i).notebook for i in only}
         return [n for n in artifacts.NOTEBOOKS if n in names]
     return [n for n in artifacts.NOTEBOOKS if notebook_path(n).exists()]
 
