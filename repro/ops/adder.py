@@ -22,7 +22,7 @@ from torch import nn
 
 from repro.ops.checks import check_conv_args, check_input, check_positive
 
-CHUNK_ELEMENTS = 1 << 19  # numbers in one chunk of the input-gradient clamp tensor (2 MiB in float32, cache-sized)
+CHUNK_ELEMENTS = 1 << 18  # numbers in one chunk of the input-gradient clamp tensor (1 MiB in float32, cache-sized)
 
 
 def _adaptive_scale(grad_w: torch.Tensor, eta: float | None) -> torch.Tensor:
@@ -58,10 +58,12 @@ class _AdderDistance(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_x = torch.empty_like(x)
             groups, rows, _ = x.shape
-            step = max(1, CHUNK_ELEMENTS // max(1, groups * w.shape[1] * w.shape[2]))
+            step = min(rows, max(1, CHUNK_ELEMENTS // (groups * w.shape[1] * w.shape[2])))
+            buffer = x.new_empty(groups, step, *w.shape[1:])  # (G, R, O, K), reused by every chunk
             for start in range(0, rows, step):
                 xs, gs = x[:, start:start + step], g[:, start:start + step]
-                clamp = (w.unsqueeze(1) - xs.unsqueeze(2)).clamp_(-1.0, 1.0)  # (G, R, O, K)
+                clamp = buffer[:, :xs.shape[1]]
+                torch.sub(w.unsqueeze(1), xs.unsqueeze(2), out=clamp).clamp_(-1.0, 1.0)
                 grad_x[:, start:start + step] = torch.matmul(gs.unsqueeze(2), clamp).squeeze(2)
         return grad_x, grad_w, None
 
