@@ -122,6 +122,9 @@ def _register_builtin() -> None:
     reading = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
     register("shiftaddnas-t0", lambda r: hybrid.HybridNet(), image, reading)
     register("shiftaddnas-t1", lambda r: hybrid.HybridNet(last_downsample=False), image, reading)
+    register("botnet-50", lambda r: hybrid.HybridNet(hybrid.BOTNET50_ENCODING), image,
+             Conventions(note="BoTNet-50 (Srinivas et al. 2021): ResNet-50 with self-attention in the last stage; "
+                              "a depthwise-conv position encoding stands in for relative position logits"))
     mobile = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"
     register("shiftnas-imagenet", lambda r: _darts_imagenet("shiftnas"), image,
              Conventions(note=f"{mobile}, the CIFAR-10 cell of bit-shift Table 5"))

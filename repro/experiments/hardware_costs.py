@@ -101,6 +101,7 @@ REPORTED_ROWS = (
     ReportedRow("autoformer-tiny", None, "ps-table1", "AutoFormer-tiny"),
     ReportedRow("autoformer-small", None, "sa-table4", "Autoformer-S"),
     ReportedRow("autoformer-base", None, "sa-table4", "Autoformer-B"),
+    ReportedRow("botnet-50", None, "sa-table4", "BoT-50"),
     ReportedRow("shiftaddnas-t0", None, "sa-table4", "ShiftAddNAS-T0"),
     ReportedRow("shiftaddnas-t0", 256, "sa-table4", "ShiftAddNAS-T0↑"),
     ReportedRow("shiftaddnas-t1", None, "sa-table4", "ShiftAddNAS-T1"),

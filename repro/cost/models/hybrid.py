@@ -25,6 +25,7 @@ from repro.cost.models.resnet import EXPANSION, WIDTHS, Bottleneck, conv_bn, ste
 ATTN, CONV, ADD, SHIFT = 0, 1, 2, 3
 BLOCK_OPS = {CONV: "mult", ADD: "add", SHIFT: "shift"}
 RELEASED_ENCODING = ((1, 1), (1, 1, 1, 1), (3, 1, 0, 2, 2), (0, 0, 1, 0, 0))
+BOTNET50_ENCODING = ((1, 1, 1), (1, 1, 1, 1), (1,) * 6, (0, 0, 0))   # ResNet-50 depths, Attn in stage 4
 
 
 class AttnBottleneck(nn.Module):
