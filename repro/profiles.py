@@ -238,7 +238,7 @@ def _profiles() -> dict[str, Profile]:
             bitshift=BitshiftConfig(image_size=14, train_subset=256, test_subset=200, op_epochs=1, topo_epochs=1,
                                     eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
                                     eval_layers=3, resnet_width=4, batch_size=64, arch_lr=0.03),
-            probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=500, epochs=1, warmup_epochs=0,
+            probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
                                       finetune_steps=2, timing_samples=2, hit_samples=10),
         ),

@@ -165,6 +165,7 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
     result = TrainResult(cfg, {}, None)
     state = ckpt.load() if ckpt else None
     start, step, w_prev = 0, 0, _params(net)
+    w_before = w_prev
     if state:
         net.load_state_dict(state["net"])
         for k, o in opts.items():
@@ -173,6 +174,7 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
             gen.load_state_dict(state["gen"])
             dist.load_state_dict(state["dist"])
         start, step, w_prev, result = state["epoch"], state["step"], state["w_prev"], state["result"]
+        w_before = state["w_before"]
         rng.setstate(state["rng"])
         torch.set_rng_state(state["torch_rng"])
     if dist is not None and not result.probs:
@@ -204,16 +206,16 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
                     xv, yv = next(val_batches)
                     update_distribution(dist, opts["b"], _val_losses(net, gen, w_prev, xv, yv, cfg.tau), cfg.tau)
                     result.probs.append((step, dist.probs().tolist()))
-                w_prev = _params(net)
-        if epoch + 1 in cfg.snapshot_epochs:
-            result.snapshots[epoch + 1] = (w_prev, _params(net))
+                w_before, w_prev = w_prev, _params(net)
+        if epoch + 1 in cfg.snapshot_epochs:  # (w_{t-1}, w_t): the last window of q steps
+            result.snapshots[epoch + 1] = (w_before if step % cfg.update_every == 0 else w_prev, _params(net))
         if dist is not None:
             result.probs.append((step, dist.probs().tolist()))
         result.seconds = time.perf_counter() - begin
         if ckpt:
             ckpt.save({"net": net.state_dict(), "opts": {k: o.state_dict() for k, o in opts.items()},
                        "gen": gen.state_dict() if gen else None, "dist": dist.state_dict() if dist else None,
-                       "epoch": epoch + 1, "step": step, "w_prev": w_prev, "result": result,
+                       "epoch": epoch + 1, "step": step, "w_prev": w_prev, "w_before": w_before, "result": result,
                        "rng": rng.getstate(), "torch_rng": torch.get_rng_state()})
     result.supernet_state = copy.deepcopy(net.state_dict())
     result.generator_state = copy.deepcopy(gen.state_dict()) if gen else None
