@@ -97,21 +97,22 @@ class NlpConfig(Section):
     of linear warmup, then cosine; Sec. 4.1); ``budget_fractions``: FLOPs budgets of the searches as
     fractions of the space's plain Transformer; ``fitness_pairs``: validation pairs scoring a subnet;
     ``retrain_subnets``: searched subnets retrained from scratch (the first budgets); ``max_tokens``:
-    subwords kept per sentence side.
+    subwords kept per sentence side; ``test_pairs``: test pairs scored by BLEU (0: all).
     """
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1 dims are shrunk
-    steps: int = 100
+    steps: int = 300
     batch_size: int = 32
     search_iterations: int = 3
     population: int = 10
-    retrain_steps: int = 100
+    retrain_steps: int = 300
     lr: float = 1e-3
-    warmup_steps: int = 10
+    warmup_steps: int = 30
     dropout: float = 0.1
     budget_fractions: tuple[float, ...] = (0.2, 0.35)
-    fitness_pairs: int = 256
+    fitness_pairs: int = 128
     retrain_subnets: int = 1
     max_tokens: int = 48
+    test_pairs: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -234,7 +235,7 @@ def _profiles() -> dict[str, Profile]:
             supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, val_size=200, calib_batches=1,
                                     search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
-                          retrain_steps=20),
+                          retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
             bitshift=BitshiftConfig(image_size=14, train_subset=256, test_subset=200, op_epochs=1, topo_epochs=1,
                                     eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
                                     eval_layers=3, resnet_width=4, batch_size=64, arch_lr=0.03),
@@ -257,7 +258,8 @@ def _profiles() -> dict[str, Profile]:
             supernet=SupernetConfig(scale="paper", steps=300_000, batch_size=128, search_iterations=20,
                                     population=50, ablation_subnets=25, standalone_steps=100_000),
             nlp=NlpConfig(scale="paper", steps=40_000, batch_size=4096, search_iterations=30,
-                          population=125, retrain_steps=40_000),
+                          population=125, retrain_steps=40_000, warmup_steps=10_000, fitness_pairs=100_000,
+                          budget_fractions=(0.15, 0.25, 0.35, 0.42), retrain_subnets=4, max_tokens=256),
             bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0, op_epochs=30,
                                     topo_epochs=40, eval_epochs=200, search_channels=16, search_layers=8,
                                     eval_channels=36, eval_layers=20, resnet_width=16, batch_size=128,
