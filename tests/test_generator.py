@@ -11,6 +11,8 @@ from repro.search.generator import (ArchitectureGenerator, configs, hit_rate, pr
                                     resource_loss, train_on_resource_loss)
 from repro.search.probability_shift import FlopsBins
 from repro.spaces.autoformer import get_space
+from repro.spaces.bignas_cnn import get_space as cnn_space
+from repro.supernets.cnn import CNNSupernet, kernel_masks
 from repro.supernets.vit import ViTSupernet
 
 @pytest.fixture(autouse=True)
@@ -93,3 +95,51 @@ def test_rejection_sampling_returns_a_subnet_inside_the_bin():
     cfg, tries = rejection_sample(SPACE, lo, hi, random.Random(0))
     assert lo <= SPACE.flops(cfg) < hi and tries >= 1
     assert rejection_sample(SPACE, HI + 1, HI + 2, random.Random(0), max_tries=50) == (None, 50)
+
+
+# The same machinery on the BigNAS-style CNN space: exact FLOPs, policies, and Eq. 9's masks.
+CNN = cnn_space("cnn-fashion")   # stem 8; widths (4,6,8) (8,12,16) (16,24,32); depth (1,2,3); kernel (3,5)
+
+
+def cnn_policies(config: dict) -> dict[str, torch.Tensor]:
+    index = {}
+    for s in range(CNN.stages):
+        index[f"width.{s}"] = CNN.widths[s].index(config["width"][s])
+        index[f"depth.{s}"] = CNN.depths.index(config["depth"][s])
+        for b in range(CNN.max_depth):
+            index[f"kernel.{s}.{b}"] = CNN.kernels.index(config["kernel"][s][b]) if b < config["depth"][s] else 0
+    return {n: torch.nn.functional.one_hot(torch.tensor(index[n]), len(ch)).double() for n, _, ch in CNN.decisions()}
+
+
+def test_cnn_flops_match_a_hand_computation_and_the_cost_model():
+    cfg = {"width": [4, 12, 16], "depth": [1, 2, 1], "kernel": [[3], [5, 3], [5]]}
+    hand = (28 * 28 * 9 * 1 * 8            # stem
+            + 28 * 28 * 9 * 8 * 4          # stage 0, 3x3, 8 -> 4
+            + 14 * 14 * 25 * 4 * 12        # stage 1 block 0, 5x5, stride 2
+            + 14 * 14 * 9 * 12 * 12        # stage 1 block 1, 3x3 residual
+            + 7 * 7 * 25 * 12 * 16         # stage 2, 5x5, stride 2
+            + 16 * 10)                     # classifier
+    assert CNN.flops(cfg) == hand
+    assert CNN.flops_from_policies(cnn_policies(cfg)).item() == pytest.approx(hand)
+    counting = pytest.importorskip("repro.cost.counting")
+    net = CNNSupernet(CNN)
+    net.set_active_subnet(cfg)
+    assert counting.count(net, torch.zeros(1, 1, 28, 28)).macs == hand
+    assert CNN.params(CNN.largest()) == sum(p.numel() for p in net.parameters())
+
+
+def test_cnn_masked_forward_with_one_hot_policies_equals_the_sliced_subnet():
+    torch.manual_seed(0)
+    net = CNNSupernet(CNN).double()
+    x = torch.randn(4, 1, 28, 28, dtype=torch.double)
+    for seed in range(2):
+        cfg = CNN.sample(random.Random(seed))
+        net.set_active_subnet(cfg)
+        torch.testing.assert_close(net(x, net.masks(cnn_policies(cfg))), net(x))
+    assert kernel_masks((3, 5))[0].sum() == 9 and kernel_masks((3, 5))[0, 0].sum() == 0
+
+
+def test_cnn_generator_emits_valid_configs():
+    gen = ArchitectureGenerator(CNN.decisions(), (CNN.flops(CNN.smallest()), CNN.flops(CNN.largest())))
+    for cfg in configs(CNN, gen(torch.full((3,), 2e6))):
+        CNN.validate(cfg)
