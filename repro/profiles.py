@@ -159,10 +159,10 @@ class ProbShiftConfig(Section):
     onto the scaled space's FLOPs range; ``update_every`` is q (the paper: 100 iterations).
     """
     space: str = "T-fashion"
-    train_subset: int = 4000
+    train_subset: int = 3200
     val_subset: int = 1000
     test_subset: int = 2000
-    epochs: int = 5
+    epochs: int = 4
     warmup_epochs: int = 1
     batch_size: int = 64
     update_every: int = 10
