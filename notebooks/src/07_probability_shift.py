@@ -128,7 +128,7 @@ t2 = X.table2(cfg, runs["shift"], seed)
 shown = t2.drop(columns="config")
 ctx.save_table(shown, "ps-table2", caption="Generator subnets of the shift supernet: inherited, finetuned (1 epoch), "
                "retrained from scratch (ours, Fashion-MNIST); the paper's ImageNet numbers in data/reported/ps-table2.csv")
-ok = (t2["Finetune Diff."] <= 0.5).all() and (t2["Retrain Diff."] > -1).all()
+ok = (t2["Finetune Diff."] <= 0.5).all() and (t2["Retrain Diff."] >= -0.5).all()
 ctx.record("ps-table2", "; ".join(f"{r.Subnet}: inherit {r['Inherit (%)']:.2f}, finetune {r['Finetune Diff.']:+.2f}, "
                                   f"retrain {r['Retrain Diff.']:+.2f}" for _, r in t2.iterrows()),
            verdict(ok), "" if ok else "finetuning or retraining changed the inherited accuracy by more than the "

@@ -432,17 +432,18 @@ def plot_overview(space: ViTSpace, bins: ps.FlopsBins, flops: np.ndarray, probs:
 
 def plot_generator(space: ViTSpace) -> plt.Figure:
     """Fig. 3: the LSTM steps (one per decision), Gumbel-softmax one-hot policies, Eq. 9's masks."""
-    steps = space.decisions()[:6]
+    steps = space.decisions()[:5]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3), gridspec_kw={"width_ratios": [2.2, 1]})
     for i, (name, kind, choices) in enumerate(steps):
-        a.add_patch(plt.Rectangle((i * 1.6, 0), 1.2, 0.8, fill=False))
-        a.text(i * 1.6 + 0.6, 0.4, "LSTM\n64", ha="center", va="center", fontsize=7)
-        a.text(i * 1.6 + 0.6, 1.25, f"FC[{kind}]\nGumbel-softmax\n{name}: {list(choices)}", ha="center", fontsize=6)
-        a.annotate("", xy=(i * 1.6 + 0.6, 1.2), xytext=(i * 1.6 + 0.6, 0.8), arrowprops={"arrowstyle": "->"})
+        x = i * 2.0
+        a.add_patch(plt.Rectangle((x, 0), 1.2, 0.8, fill=False, edgecolor="k"))
+        a.text(x + 0.6, 0.4, "LSTM\n64", ha="center", va="center", fontsize=7)
+        a.text(x + 0.6, 1.2, f"FC[{kind}] + Gumbel-softmax\n{name}\n{list(choices)}", ha="center", fontsize=6)
+        a.annotate("", xy=(x + 0.6, 1.15), xytext=(x + 0.6, 0.8), arrowprops={"arrowstyle": "->"})
         if i:
-            a.annotate("", xy=(i * 1.6, 0.4), xytext=(i * 1.6 - 0.4, 0.4), arrowprops={"arrowstyle": "->"})
+            a.annotate("", xy=(x, 0.4), xytext=(x - 0.8, 0.4), arrowprops={"arrowstyle": "->"})
     a.text(0, -0.4, "input: target FLOPs C ~ B;  loss = task loss + lambda (FLOPs(p) - C)^2  (Eq. 10)", fontsize=7)
-    a.set_xlim(-0.3, len(steps) * 1.6)
+    a.set_xlim(-0.3, len(steps) * 2.0)
     a.set_ylim(-0.6, 2.2)
     a.axis("off")
     m = ag.prefix_masks(space.num_heads, space.max_heads)
