@@ -130,14 +130,14 @@ class NlpConfig(Section):
 class BitshiftConfig(Section):
     """Notebook 06: ShiftNAS bit-shift DOTS search and its ablations (paper: Sec. 5.1, Appendix A-B)."""
     dataset: str = "fashion_mnist"  # fashion_mnist | cifar10 | cifar100
-    image_size: int = 14            # Fashion-MNIST is average-pooled to this size (28 = as is)
-    train_subset: int = 2000        # 0 = the whole training set (split in halves for the search)
-    test_subset: int = 1000         # 0 = the whole test set
+    image_size: int = 7             # Fashion-MNIST is average-pooled to this size (28 = as is)
+    train_subset: int = 1000        # 0 = the whole training set (split in halves for the search)
+    test_subset: int = 500          # 0 = the whole test set
     op_epochs: int = 2              # operation search (paper 30)
     topo_epochs: int = 2            # topology search (paper 40)
-    eval_epochs: int = 4            # training of the searched cells (paper 200)
+    eval_epochs: int = 3            # training of the searched cells (paper 200)
     search_channels: int = 4        # paper 16
-    search_layers: int = 5          # paper 8 cells
+    search_layers: int = 3          # paper 8 cells
     eval_channels: int = 8          # paper 36
     eval_layers: int = 5            # paper 20 cells
     resnet_width: int = 8           # hand-designed ResNet-20 stage widths w, 2w, 4w (paper 16)
@@ -236,9 +236,9 @@ def _profiles() -> dict[str, Profile]:
                                     search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
-            bitshift=BitshiftConfig(image_size=14, train_subset=256, test_subset=200, op_epochs=1, topo_epochs=1,
+            bitshift=BitshiftConfig(image_size=7, train_subset=128, test_subset=100, op_epochs=1, topo_epochs=1,
                                     eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
-                                    eval_layers=3, resnet_width=4, batch_size=64, arch_lr=0.03),
+                                    eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
                                       finetune_steps=2, timing_samples=2, hit_samples=10),
