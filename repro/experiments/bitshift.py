@@ -342,19 +342,22 @@ def fig_overview(scfg: dots.SearchConfig):
     """bs-fig1: the search pipeline drawn from :func:`repro.search.dots.phases`."""
     import matplotlib.pyplot as plt
 
-    steps = [("shift-oriented space", "8 ops per edge; O_c convs as flip(2^P, S),\n5-bit weights; O_t: pools, skip")]
-    steps += [(f"{p.name} ({p.epochs} ep., {p.optimisation})", f"learns {p.learns}\ndata: {p.data}\n-> {p.outcome}")
-              for p in dots.phases(scfg)]
-    steps.append(("bit-shift network", "stack the derived cells;\ntrain from scratch with\nL2R (Eq. 15), RAdam"))
-    fig, ax = plt.subplots(figsize=(11, 2.6))
+    import textwrap
+
+    steps = [("shift-oriented space", "8 ops per edge; the O_c convolutions use flip(2^P, S), 5-bit weights; "
+                                      "O_t: pooling, skip")]
+    steps += [(f"{p.name}\n({p.epochs} epochs, {p.optimisation})",
+               f"learns: {p.learns}. Data: {p.data}. Result: {p.outcome}") for p in dots.phases(scfg)]
+    steps.append(("bit-shift network", "stack the derived cells; train from scratch with L2R (Eq. 15), RAdam"))
+    fig, ax = plt.subplots(figsize=(12, 2.8))
     for k, (title, body) in enumerate(steps):
-        x = k * 2.8
-        ax.add_patch(plt.Rectangle((x, 0), 2.4, 1.6, fc=("#d9edf7" if "search" in title else "#f5f5f5"), ec="0.3"))
-        ax.text(x + 1.2, 1.38, title, ha="center", va="center", fontsize=7, weight="bold")
-        ax.text(x + 1.2, 0.65, body, ha="center", va="center", fontsize=6)
+        x = k * 3.0
+        ax.add_patch(plt.Rectangle((x, 0), 2.6, 1.6, fc=("#d9edf7" if "search" in title else "#f5f5f5"), ec="0.3"))
+        ax.text(x + 1.3, 1.35, title, ha="center", va="center", fontsize=7, weight="bold")
+        ax.text(x + 1.3, 0.6, textwrap.fill(body, 34), ha="center", va="center", fontsize=6)
         if k:
             ax.annotate("", xy=(x, 0.8), xytext=(x - 0.4, 0.8), arrowprops=dict(arrowstyle="-|>"))
-    ax.set_xlim(-0.1, 2.8 * len(steps))
+    ax.set_xlim(-0.1, 3.0 * len(steps))
     ax.set_ylim(-0.1, 1.7)
     ax.axis("off")
     ax.set_title("ShiftNAS: operation search, then topology search, in the bit-shift domain (drawn from the "

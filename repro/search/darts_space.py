@@ -411,20 +411,22 @@ def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | No
         raise ValueError(f"unknown cell kind {kind!r}; valid: normal, reduce")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.6))
-    pos = {0: (0.0, 0.8), 1: (0.0, 0.2)}
-    pos.update({2 + k: (1.0 + k, 0.95 - 0.3 * k) for k in range(STEPS)})
-    out = (STEPS + 1.0, 0.5)
+    pos = {0: (0.0, 0.75), 1: (0.0, 0.25)}
+    pos.update({2 + k: (1.2 + 0.9 * k, 0.95 if k % 2 == 0 else 0.05) for k in range(STEPS)})
+    out = (STEPS + 0.8, 0.5)
     colours = {"skip_connect": "tab:red", "max_pool_3x3": "tab:purple", "avg_pool_3x3": "tab:purple"}
     for e, (op, src) in enumerate(getattr(genotype, kind)):
         dst = 2 + e // 2
-        bend = 0.25 if e % 2 else -0.25
+        bend = 0.15 if e % 2 else -0.15
+        colour = colours.get(op, "tab:blue")
         ax.annotate("", xy=pos[dst], xytext=pos[src],
-                    arrowprops=dict(arrowstyle="-|>", color=colours.get(op, "tab:blue"), lw=1.2,
-                                    connectionstyle=f"arc3,rad={bend}", shrinkA=12, shrinkB=12))
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2,
+                                    connectionstyle=f"arc3,rad={bend}", shrinkA=10, shrinkB=10))
         (x0, y0), (x1, y1) = pos[src], pos[dst]
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2 + bend * 0.25, op.replace("_", " "), fontsize=6, ha="center",
-                va="center", color=colours.get(op, "tab:blue"),
-                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+        # the midpoint of matplotlib's arc3 Bezier curve: the chord's midpoint moved by rad/2 x (dy, -dx)
+        lx, ly = (x0 + x1) / 2 + bend / 2 * (y1 - y0), (y0 + y1) / 2 - bend / 2 * (x1 - x0)
+        ax.text(lx, ly, op.replace("_", " "), fontsize=5.5, ha="center", va="center", color=colour,
+                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
     for k in range(STEPS):
         ax.annotate("", xy=out, xytext=pos[2 + k], arrowprops=dict(arrowstyle="-|>", color="0.6", lw=0.8,
                                                                   shrinkA=12, shrinkB=12))
@@ -433,8 +435,8 @@ def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | No
         ax.text(x, y, f"${labels[node]}$" if node < 2 else labels[node], ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="#dff0d8" if node < 2 else "#d9edf7", ec="0.3"))
     ax.text(*out, "$c_{k}$", ha="center", va="center", fontsize=8, bbox=dict(boxstyle="round", fc="#fcf8e3", ec="0.3"))
-    ax.set_xlim(-0.4, STEPS + 1.4)
-    ax.set_ylim(-0.1, 1.15)
+    ax.set_xlim(-0.4, STEPS + 1.2)
+    ax.set_ylim(-0.15, 1.15)
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=8)
