@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import statistics
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -76,16 +76,26 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _status_kib(field: str) -> int:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
 def _peak_memory(impl: str, batch: int, channels: int, side: int, queue: mp.Queue) -> None:
     torch.set_num_threads(1)
     x, w = inputs(batch, channels, side)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _status_kib("VmRSS")
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS (VmHWM) to the current RSS
     layer(impl)(x, w).sum().backward()
-    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024.0)  # KiB -> MiB
+    queue.put((_status_kib("VmHWM") - before) / 1024.0)
 
 
 def peak_memory_mib(impl: str, batch: int, channels: int, side: int) -> float:
-    """Growth of the peak RSS of a fresh process during one forward+backward (MiB)."""
+    """Growth of the peak RSS (Linux ``VmHWM``, reset before the step) of a fresh process during one
+    forward+backward, in MiB."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_peak_memory, args=(impl, batch, channels, side, queue))
