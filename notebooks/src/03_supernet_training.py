@@ -17,6 +17,85 @@ ctx.profile.name
 
 # %% [markdown]
 # ## NLP supernet
+# One-shot training of the NLP supernet (Table 1 space at the profile's scale, heterogeneous weight
+# sharing, Eq. 5 loss, warmup + cosine) on the En-De and En-Fr gettext corpus, then the evolutionary
+# searches under the profile's FLOPs budgets that notebook 04 reuses from the cache. Table 6: our
+# measured seconds beside the paper's GPU days.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from repro.data.corpus import PAIRS
+from repro.experiments import shiftaddnas_nlp as nlp
+
+nlp_runs = {pair: nlp.train_supernet(ctx.profile, pair) for pair in PAIRS}
+nlp_found = {pair: nlp.search(ctx.profile, pair) for pair in PAIRS}
+fig, ax = plt.subplots(figsize=(5, 3))
+for pair, run in nlp_runs.items():
+    w = max(1, len(run["losses"]) // 20)
+    ax.plot(np.convolve(run["losses"], np.ones(w) / w, mode="valid"), label=f"{pair} (mean of {w} steps)")
+ax.set(xlabel="step (one sampled subnet each)", ylabel="CE + KL", title=f"NLP supernet, {ctx.profile.nlp.scale} scale")
+ax.legend()
+for pair in PAIRS:
+    print(f"{pair}: {nlp_runs[pair]['steps']} steps in {nlp_runs[pair]['wall_clock_s']:.0f} s, loss "
+          f"{nlp_runs[pair]['losses'][0]:.2f} -> {nlp_runs[pair]['losses'][-1]:.2f}; searches: "
+          + ", ".join(f"<= {s['budget_flops'] / 1e6:.1f} MFLOPs: val. loss {s['valid_loss']:.2f} "
+                      f"({s['evaluated']} subnets, {s['wall_clock_s']:.0f} s)" for s in nlp_found[pair]))
+
+# %%
+t6 = nlp.search_cost_table(ctx.profile, nlp_runs, nlp_found)
+ctx.save_table(t6, "sa-table6", caption="Search cost on NLP tasks: reported GPU days vs our measured seconds")
+nlp_total = float(t6["Total (s)"].dropna().sum())
+ctx.record("sa-table6", measured=f"our NLP search (supernet training + evolution, both pairs) took {nlp_total:.0f} s "
+           f"on CPU at the {ctx.profile.nlp.scale} scale; the paper reports 9.3 GPU days (HAT 9.3)",
+           verdict="not testable at this scale",
+           reason="we did not run HAT or the Evolved Transformer, and CPU seconds at toy scale on the gettext "
+           "corpus are not comparable to V100 days on WMT'14", measured_s=nlp_total)
+t6
+
 
 # %% [markdown]
 # ## CV supernet
+# One-shot training of the CV supernet (Table 2 space at the profile's scale, heterogeneous weight
+# sharing, Eq. 5 loss) on Fashion-MNIST, then the evolutionary search under a MACs budget (the median
+# subnet's MACs) that notebook 04 reuses from the cache. Tables 7 and 8: our measured CPU seconds beside
+# the paper's GPU days.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from repro.experiments import shiftaddnas_cv as cv
+
+cv_exp = cv.CVExperiment.from_profile(ctx.profile)
+cv_run = cv.train_supernet(cv_exp, "heterogeneous")
+cv_found = cv.search(cv_exp, "heterogeneous", 0.5)
+window = max(1, len(cv_run["losses"]) // 20)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(cv_run["losses"], alpha=0.3, label="per step")
+ax.plot(np.convolve(cv_run["losses"], np.ones(window) / window, mode="valid"), label=f"mean of {window}")
+ax.set(xlabel="step (one sampled subnet each)", ylabel="CE + KL", title=f"CV supernet, {cv_exp.scale} scale")
+ax.legend()
+print(f"{cv_run['steps']} steps in {cv_run['wall_clock_s']:.0f} s; search: {cv_found['evaluated']} subnets "
+      f"evaluated in {cv_found['wall_clock_s']:.0f} s, best inherited val. acc. {cv_found['inherited_acc']:.1f}%")
+
+# %%
+t7, t8 = cv.search_cost_tables(cv_run, cv_found, ctx.profile.name, cv_exp.scale)
+ctx.save_table(t7, "sa-table7", caption="Search cost on CV tasks: reported GPU days vs our measured CPU seconds")
+ctx.save_table(t8, "sa-table8", caption="Search-cost breakdown: supernet training vs architecture search")
+total = cv_run["wall_clock_s"] + cv_found["wall_clock_s"]
+ctx.record("sa-table7", measured=f"our CV search (supernet training + evolution) took {total:.0f} CPU s at the "
+           f"{cv_exp.scale} scale on Fashion-MNIST; the paper reports 8.9 GPU days on ImageNet",
+           verdict="not testable at this scale",
+           reason="we did not run DARTS or BossNAS, and CPU seconds at toy scale are not comparable to GPU days",
+           measured_cpu_s=total)
+train_share = float(t8["CV ours share (%)"].iloc[0])
+ctx.record("sa-table8", measured=f"supernet training {cv_run['wall_clock_s']:.0f} s ({train_share:.0f}%), "
+           f"search {cv_found['wall_clock_s']:.0f} s; paper: 7.7 vs 1.2 GPU days (87% training)",
+           verdict="holds" if train_share > 50 else "does not hold",
+           reason="" if train_share > 50 else "at this scale the inherited-accuracy evaluations of the search "
+           "(with BatchNorm recalibration) cost more than the short supernet training",
+           train_s=cv_run["wall_clock_s"], search_s=cv_found["wall_clock_s"], train_share_pct=train_share)
+print(f"Supernet training is {train_share:.0f}% of our CV search cost (paper: 87%).")
+t8

@@ -11,12 +11,15 @@ share the supernets and the searches, and an interrupted training resumes from i
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
+import matplotlib.pyplot as plt
+import pandas as pd
 import sacrebleu
 import torch
 import torch.nn.functional as F
@@ -24,13 +27,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint, cached
+from repro.cost import zoo
 from repro.cost.eyeriss import network_cost
 from repro.data.corpus import PAIRS, load_pairs
 from repro.data.subwords import BOS_ID, EOS_ID, PAD_ID, subword_model
 from repro.profiles import Profile
+from repro.reported import load as load_reported
 from repro.search.evolution import EvolutionSettings, evolutionary_search
-from repro.spaces.base import Config
-from repro.spaces.shiftaddnas_nlp import ShiftAddNASNLPSpace, dims_for
+from repro.spaces.base import Config, SearchSpace
+from repro.spaces.shiftaddnas_nlp import DECODER_TYPES, ENCODER_TYPES, ShiftAddNASNLPSpace, dims_for
 from repro.supernets import shiftaddnas_nlp as supernet_module
 from repro.supernets.shiftaddnas_nlp import ShiftAddNASTransformer, standalone
 from repro.train import one_shot
@@ -53,8 +58,9 @@ class TranslationData:
 
 
 @lru_cache(maxsize=4)
-def load_data(pair: str, vocab_size: int, max_pairs: int, max_tokens: int) -> TranslationData:
-    """Tokenise a pair with its joint sentencepiece model; sides cut to ``max_tokens`` subwords."""
+def load_data(pair: str, vocab_size: int, max_pairs: int, max_tokens: int, test_pairs: int = 0) -> TranslationData:
+    """Tokenise a pair with its joint sentencepiece model; sides cut to ``max_tokens`` subwords;
+    the first ``test_pairs`` test pairs (0: all)."""
     if pair not in PAIRS:
         raise ValueError(f"unknown pair {pair!r}; valid pairs: {PAIRS}")
     sp = subword_model(pair, vocab_size)
@@ -67,7 +73,7 @@ def load_data(pair: str, vocab_size: int, max_pairs: int, max_tokens: int) -> Tr
 
     train, _ = ids("train", max_pairs)
     valid, _ = ids("valid", 0)
-    test, refs = ids("test", 0)
+    test, refs = ids("test", test_pairs)
     return TranslationData(pair, sp.get_piece_size(), train, valid, test, refs, sp.decode)
 
 
@@ -128,7 +134,8 @@ def validation_loss(model: nn.Module, batches: list[Batch]) -> float:
 
 
 def _data(profile: Profile, pair: str) -> TranslationData:
-    return load_data(pair, profile.data.spm_vocab_size, profile.data.corpus_max_pairs, profile.nlp.max_tokens)
+    return load_data(pair, profile.data.spm_vocab_size, profile.data.corpus_max_pairs, profile.nlp.max_tokens,
+                     profile.nlp.test_pairs)
 
 
 def _space(profile: Profile) -> ShiftAddNASNLPSpace:
@@ -265,3 +272,191 @@ def retrain(profile: Profile, pair: str, config: Config) -> dict:
                 **subnet_costs(net, config, space)}
 
     return cached(f"nlp-retrain-{pair}", key, compute, code=_CODE + (bleu, greedy_decode))
+
+
+def run_search_and_retrain(profile: Profile, pair: str) -> dict:
+    """Notebook 04's NLP work for one pair: the searches (cached from notebook 03), the first
+    ``retrain_subnets`` searched subnets and the space's plain Transformer retrained from scratch."""
+    space = _space(profile)
+    found = search(profile, pair)
+    searched = [{**retrain(profile, pair, s["config"]), "model": f"searched (<= {s['budget_flops'] / 1e6:.1f} MFLOPs)",
+                 "valid_loss": s["valid_loss"]} for s in found[: profile.nlp.retrain_subnets]]
+    baseline = {**retrain(profile, pair, space.transformer()), "model": "Transformer (same scale)"}
+    return {"searches": found, "retrained": [baseline, *searched]}
+
+
+def search_cost_table(profile: Profile, supernets: dict[str, dict], searches: dict[str, list[dict]]) -> pd.DataFrame:
+    """sa-table6: the paper's GPU days (reported) beside our measured supernet-training and search
+    wall-clock on this machine, per pair."""
+    rows = [{"Method": r["Methods"], "Source": "reported (paper, one V100)", "Scale": "WMT'14, paper",
+             "Supernet train (s)": None, "Search (s)": None, "Total (s)": None,
+             "Search cost (days)": r["Search Cost (GPU days)"]}
+            for r in load_reported("sa-table6").to_dict("records")]
+    for pair, run in supernets.items():
+        search_s = sum(s["wall_clock_s"] for s in searches[pair])
+        total = run["wall_clock_s"] + search_s
+        rows.append({"Method": f"ShiftAddNAS (ours, {pair})",
+                     "Source": f"measured ({profile.name} profile, {torch.get_num_threads()} CPU threads)",
+                     "Scale": f"{profile.nlp.scale} space, {run['steps']} steps, {len(searches[pair])} searches",
+                     "Supernet train (s)": run["wall_clock_s"], "Search (s)": search_s, "Total (s)": total,
+                     "Search cost (days)": total / 86400})
+    return pd.DataFrame(rows)
+
+
+def table1(space: ShiftAddNASNLPSpace) -> pd.DataFrame:
+    """sa-table1: the rows of Table 1 read from the space object beside the reported ones."""
+    reported = {r["Searchable choice"]: r["Options"] for r in load_reported("sa-table1").to_dict("records")}
+    rows = []
+    for r in space.describe():
+        ours = r["values"].replace("'", "")
+        rep = reported.get(r["choice"], "")
+        rows.append({"Searchable choice": r["choice"], "Ours (space object)": ours, "Reported": rep,
+                     "Same": ours == rep if rep else None})
+    return pd.DataFrame(rows)
+
+
+def space_size_table(nlp_space: ShiftAddNASNLPSpace, cv_space: SearchSpace) -> pd.DataFrame:
+    """sa-text-spacesize: our exact counts (with their conventions) beside the paper's 10^14 / 10^9."""
+    reported = {r["Space"]: r["Subnets (approx.)"] for r in load_reported("sa-text-spacesize").to_dict("records")}
+    rows = [{"Space": "NLP", "Convention": conv, "Subnets (ours)": str(n), "log10 (ours)": math.log10(n),
+             "Reported (approx.)": reported["NLP"], "log10 (reported)": math.log10(reported["NLP"])}
+            for conv, n in nlp_space.size_conventions().items()]
+    n = cv_space.size()
+    rows.append({"Space": "CV", "Convention": "per-stage depth, per-layer block type (CV space object)",
+                 "Subnets (ours)": str(n), "log10 (ours)": math.log10(n), "Reported (approx.)": reported["CV"],
+                 "log10 (reported)": math.log10(reported["CV"])})
+    return pd.DataFrame(rows)
+
+
+def table3(profile: Profile, results: dict[str, dict]) -> pd.DataFrame:
+    """sa-table3: reported rows, our cost-model columns for Transformer-Big (paper scale, zoo), and
+    our retrained rows at the profile's scale on the gettext corpus."""
+    rep = load_reported("sa-table3")
+    rows = []
+    for r in rep.to_dict("records"):
+        for pair, lang in (("en-fr", "En-Fr"), ("en-de", "En-De")):
+            rows.append({"Pair": pair, "Model": r["Model"], "Source": "reported (paper, WMT'14)",
+                         "Params (M)": r[f"{lang} Params (M)"], "FLOPs (G)": r[f"{lang} FLOPs (G)"],
+                         "BLEU": r[f"{lang} BLEU"], "Latency (ms)": r[f"{lang} Latency (ms)"],
+                         "Energy (mJ)": r[f"{lang} Energy (mJ)"]})
+    big = zoo.cost("transformer-big", bits=32)
+    rows.append({"Pair": "both", "Model": "Transformer", "Source": "computed (zoo transformer-big, Eyeriss model)",
+                 "Params (M)": big["params"] / 1e6, "FLOPs (G)": big["flops"] / 1e9, "BLEU": None,
+                 "Latency (ms)": big["latency_ms"], "Energy (mJ)": big["energy_mj"]})
+    for pair, res in results.items():
+        for r in res["retrained"]:
+            rows.append({"Pair": pair, "Model": r["model"],
+                         "Source": f"ours ({profile.name} profile, {profile.nlp.scale} scale, gettext corpus)",
+                         "Params (M)": r["params"] / 1e6, "FLOPs (G)": r["flops"] / 1e9, "BLEU": r["bleu"],
+                         "Latency (ms)": r["latency_ms"], "Energy (mJ)": r["energy_mj"]})
+    return pd.DataFrame(rows)
+
+
+COST_UNITS = {"flops": ("MFLOPs", 1e-6), "energy_mj": ("mJ", 1.0), "latency_ms": ("ms", 1.0)}
+
+
+def trade_off_verdict(results: dict[str, dict], cost: str = "flops", min_bleu: float = 1.0) -> tuple[str, str]:
+    """Did a searched subnet beat our same-scale Transformer (BLEU at least as high at a lower
+    ``cost``: ``flops``, ``energy_mj`` or ``latency_ms``) on every pair?
+
+    Below ``min_bleu`` on every model the translations are too poor to rank: not testable.
+    """
+    unit, scale = COST_UNITS[cost]
+    lines, wins = [], []
+    for pair, res in results.items():
+        base, *searched = res["retrained"]
+        best = max(searched, key=lambda r: r["bleu"])
+        wins.append(best["bleu"] >= base["bleu"] and best[cost] < base[cost])
+        lines.append(f"{pair}: searched BLEU {best['bleu']:.2f} at {best[cost] * scale:.3g} {unit} vs "
+                     f"Transformer {base['bleu']:.2f} at {base[cost] * scale:.3g} {unit}")
+    if max(r["bleu"] for res in results.values() for r in res["retrained"]) < min_bleu:
+        return "not testable at this scale", "; ".join(lines) + f" (every BLEU below {min_bleu})"
+    return ("holds" if all(wins) else "does not hold"), "; ".join(lines)
+
+
+def draw_fig5(profile: Profile, results: dict[str, dict]) -> plt.Figure:
+    """sa-fig5: our BLEU vs FLOPs (top row) and the paper's Table 3 points (bottom row, reported)."""
+    rep = load_reported("sa-table3")
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.5))
+    for col, (pair, lang) in enumerate((("en-fr", "En-Fr"), ("en-de", "En-De"))):
+        ax = axes[0, col]
+        for r in results.get(pair, {}).get("retrained", []):
+            ax.scatter(r["flops"] / 1e6, r["bleu"], marker="*" if r["model"].startswith("searched") else "o", s=80,
+                       label=r["model"])
+        ax.set(title=f"ours: gettext {lang}, {profile.name} profile ({profile.nlp.scale} scale)",
+               xlabel="FLOPs (M)", ylabel="BLEU (test)")
+        ax.legend(fontsize=7)
+        ax = axes[1, col]
+        for model, grp in rep.groupby("Model", sort=False):
+            ax.scatter(grp[f"{lang} FLOPs (G)"], grp[f"{lang} BLEU"], label=model, s=40)
+        ax.set(title=f"reported: WMT'14 {lang} (paper, Table 3)", xlabel="FLOPs (G)", ylabel="BLEU")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def draw_supernets(nlp_space: ShiftAddNASNLPSpace, cv_space: SearchSpace) -> plt.Figure:
+    """sa-fig2, drawn from the space objects: (a) the NLP encoder-decoder with the candidate blocks
+    of every layer, optional decoder layers and arbitrary encoder-decoder attention; (b) the CV
+    multi-resolution stages with their optional layers."""
+    from repro.spaces.shiftaddnas_cv import BLOCK_TYPES as CV_TYPES
+
+    d = nlp_space.dims
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1.1, 1]})
+    colors = dict(zip(ENCODER_TYPES, plt.cm.tab10.colors))
+    cell, gap = 0.42, 1.0
+
+    def block(x0: float, y: float, types: tuple[str, ...], optional: bool) -> None:
+        for i, t in enumerate(types):
+            ax.add_patch(plt.Rectangle((x0 + i * cell, y), cell * 0.95, 0.6, color=colors[t],
+                                       alpha=0.35 if optional else 0.9))
+        ax.add_patch(plt.Rectangle((x0 - 0.05, y - 0.05), len(types) * cell + 0.05, 0.7, fill=False,
+                                   ls="--" if optional else "-", lw=1))
+
+    enc_x, dec_x = 0.0, 4.2
+    for i in range(d.encoder_layers):
+        block(enc_x, i * gap, ENCODER_TYPES, False)
+        ax.text(enc_x - 0.15, i * gap + 0.3, f"enc {i + 1}", ha="right", va="center", fontsize=7)
+    for j in range(d.max_decoder_layers):
+        block(dec_x, j * gap, DECODER_TYPES, j + 1 > min(d.decoder_layers))
+        ax.text(dec_x + len(DECODER_TYPES) * cell + 0.1, j * gap + 0.3, f"dec {j + 1}", va="center", fontsize=7)
+        for k in range(1, max(d.arbitrary) + 1):
+            src = (d.encoder_layers - k) * gap + 0.3
+            ax.annotate("", (dec_x - 0.05, j * gap + 0.3), (enc_x + len(ENCODER_TYPES) * cell, src),
+                        arrowprops={"arrowstyle": "->", "lw": 0.5, "alpha": 0.25 + 0.25 * (k == 1)})
+    for t, c in colors.items():
+        ax.scatter([], [], color=c, marker="s", label=t)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=7, frameon=False)
+    ax.set_title(f"(a) NLP supernet: {d.encoder_layers} encoder blocks, {min(d.decoder_layers)}-"
+                 f"{max(d.decoder_layers)} decoder blocks (dashed: optional);\nembed {list(d.embed)}, heads "
+                 f"{list(d.heads)}, MLP {list(d.mlp)}; decoder attends to the last {list(d.arbitrary)} "
+                 f"encoder blocks", fontsize=8)
+    ax.set_xlim(-1.2, 7.2)
+    ax.set_ylim(-0.5, max(d.encoder_layers, d.max_decoder_layers) * gap + 0.2)
+    ax.axis("off")
+
+    stages = cv_space.stages
+    cv_colors = dict(zip(CV_TYPES, plt.cm.Set2.colors))
+    layer = 0
+    for s, st in enumerate(stages):
+        for k in range(max(st.depths)):
+            optional = k + 1 > min(st.depths)
+            for i, t in enumerate(CV_TYPES):
+                bx.add_patch(plt.Rectangle((layer + i * 0.24, -s), 0.22, 0.6, color=cv_colors[t],
+                                           alpha=0.35 if optional else 0.9))
+            if k == 0 and s:
+                bx.annotate("", (layer + 0.45, -s + 0.62), (layer - 0.55, -s + 1.0),
+                            arrowprops={"arrowstyle": "->", "lw": 0.8})
+            layer += 1
+        bx.text(-0.3, -s + 0.3, f"{st.resolution}²×{st.channels}\n{list(st.depths)} blocks", ha="right",
+                va="center", fontsize=7)
+    for t, c in cv_colors.items():
+        bx.scatter([], [], color=c, marker="s", label=t)
+    bx.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=7, frameon=False)
+    bx.set_title("(b) CV supernet: multi-resolution stages (rows), one of 4 block types per layer;\n"
+                 "a stage's first layer halves the resolution (arrows); faded: optional layers", fontsize=8)
+    bx.set_xlim(-3.2, layer + 0.5)
+    bx.set_ylim(-len(stages) + 0.3, 1.2)
+    bx.axis("off")
+    fig.tight_layout()
+    return fig
