@@ -87,6 +87,7 @@ class SupernetConfig(Section):
     population: int = 16
     ablation_subnets: int = 16
     standalone_steps: int = 150
+    predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class BitshiftConfig(Section):
     """Notebook 06: ShiftNAS bit-shift DOTS search and its ablations (paper: Sec. 5.1, Appendix A-B)."""
     dataset: str = "fashion_mnist"  # fashion_mnist | cifar10 | cifar100
     image_size: int = 7             # Fashion-MNIST is average-pooled to this size (28 = as is)
-    train_subset: int = 1000        # 0 = the whole training set (split in halves for the search)
+    train_subset: int = 800         # 0 = the whole training set (split in halves for the search)
     test_subset: int = 500          # 0 = the whole test set
     op_epochs: int = 2              # operation search (paper 30)
     topo_epochs: int = 2            # topology search (paper 40)
@@ -144,6 +145,7 @@ class BitshiftConfig(Section):
     batch_size: int = 64            # paper 128; bs-fig6 compares 4x this batch
     drop_path: float = 0.0          # paper 0.2
     arch_lr: float = 0.03           # Adam lr of alpha, beta (paper 3e-4 over ~100x more steps)
+    fixed_point: bool = False       # 16.16 fixed-point inputs of the shift convolutions (paper: yes)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -233,7 +235,8 @@ def _profiles() -> dict[str, Profile]:
             cost=CostConfig(models=("transformer-big", "resnet50", "addernet-resnet50", "deepshift-resnet50",
                                     "deit-small", "shiftaddnas-t0")),
             supernet=SupernetConfig(scale="tiny", steps=20, batch_size=32, val_size=200, calib_batches=1,
-                                    search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20),
+                                    search_iterations=2, population=6, ablation_subnets=4, standalone_steps=20,
+                                    predictor_samples=50),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
             bitshift=BitshiftConfig(image_size=7, train_subset=128, test_subset=100, op_epochs=1, topo_epochs=1,
@@ -263,7 +266,7 @@ def _profiles() -> dict[str, Profile]:
             bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0, op_epochs=30,
                                     topo_epochs=40, eval_epochs=200, search_channels=16, search_layers=8,
                                     eval_channels=36, eval_layers=20, resnet_width=16, batch_size=128,
-                                    drop_path=0.2, arch_lr=3e-4),
+                                    drop_path=0.2, arch_lr=3e-4, fixed_point=True),
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
                                       batch_size=1024, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,

@@ -88,3 +88,16 @@ def test_draw_cell_labels_every_edge():
     assert texts.count("sep conv 3x3") == 5 and texts.count("skip connect") == 2
     with pytest.raises(ValueError, match="normal, reduce"):
         ds.draw_cell(ds.PAPER_GENOTYPES["cifar10"], "reduction")
+
+
+def test_fixed_point_rounds_the_inputs_of_shift_convolutions():
+    net = nn.Sequential(ds.conv(1, 1, 1, domain="shift"))
+    with torch.no_grad():
+        net[0].shift.fill_(0.0)  # weight 2^0 * (+1) = 1
+        net[0].sign.fill_(1.0)
+    x = torch.tensor([2.0 ** -18, 3 * 2.0 ** -18]).view(1, 1, 1, 2)
+    assert net(x).flatten().tolist() == pytest.approx([2.0 ** -18, 3 * 2.0 ** -18])
+    ds.use_fixed_point(net, (16, 16))
+    assert net(x).flatten().tolist() == [0.0, 2.0 ** -16]  # rounded to the 2^-16 grid
+    with pytest.raises(ValueError, match="fixed_point"):
+        ds.use_fixed_point(net, (16,))

@@ -73,7 +73,7 @@ def search_config(cfg: BitshiftConfig, train: TensorDataset, seed: int, *, l2r: 
     return dots.SearchConfig(c=cfg.search_channels, layers=cfg.search_layers, in_channels=in_channels,
                              num_classes=classes, domain="shift", op_epochs=cfg.op_epochs,
                              topo_epochs=cfg.topo_epochs, batch_size=cfg.batch_size, arch_lr=cfg.arch_lr, l2r=l2r,
-                             lrr=lrr, seed=seed)
+                             lrr=lrr, fixed_point=cfg.fixed_point, seed=seed)
 
 
 def _data_key(data: dots.SearchData) -> dict:
@@ -165,10 +165,11 @@ class TrainResult:
 
 def build_network(spec: TrainSpec, cfg: BitshiftConfig, in_channels: int, num_classes: int) -> nn.Module:
     if spec.genotype is None:
-        return ShiftResNet20(cfg.resnet_width, num_classes, in_channels, spec.domain)
-    net = NetworkCIFAR(cfg.eval_channels, num_classes, cfg.eval_layers, spec.genotype, in_channels, spec.domain)
-    net.drop_path_prob = cfg.drop_path
-    return net
+        net = ShiftResNet20(cfg.resnet_width, num_classes, in_channels, spec.domain)
+    else:
+        net = NetworkCIFAR(cfg.eval_channels, num_classes, cfg.eval_layers, spec.genotype, in_channels, spec.domain)
+        net.drop_path_prob = cfg.drop_path
+    return darts_space.use_fixed_point(net) if cfg.fixed_point else net
 
 
 def train_network(spec: TrainSpec, cfg: BitshiftConfig, train: TensorDataset, test: TensorDataset,

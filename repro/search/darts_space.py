@@ -51,6 +51,19 @@ def conv(c_in: int, c_out: int, kernel: int, *, stride: int = 1, padding: int = 
                        groups=groups, bias=bias, mode="ps", weight_bits=5)
 
 
+def use_fixed_point(model: nn.Module, fixed_point: tuple[int, int] | None = (16, 16)) -> nn.Module:
+    """Round the inputs and biases of every shift convolution of ``model`` to ``int.frac`` fixed point
+    (16.16 in the paper's evaluation, Sec. 5), or stop rounding with ``None``; returns ``model``."""
+    from repro.ops.shift import ShiftConv2d, check_fixed_point
+
+    if fixed_point is not None:
+        check_fixed_point(fixed_point)
+    for m in model.modules():
+        if isinstance(m, ShiftConv2d):
+            m.fixed_point = fixed_point
+    return model
+
+
 class ReLUConvBN(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, domain: Domain):
         super().__init__(nn.ReLU(inplace=False), conv(c_in, c_out, kernel, stride=stride, padding=padding,

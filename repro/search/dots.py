@@ -25,6 +25,7 @@ anneals to 0 at the end (Fig. 2). The operation phase is therefore identical in 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,7 +37,7 @@ from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
 from repro.search.darts_space import (CONV_GROUP, PRIMITIVES, STEPS, TOPOLOGY_GROUP, Genotype, SearchNetwork,
-                                      check_domain, edges, node_pairs)
+                                      check_domain, edges, node_pairs, use_fixed_point)
 from repro.train.basic import evaluate, loader
 
 KINDS = ("normal", "reduce")
@@ -63,6 +64,7 @@ class SearchConfig:
     t_end: float = 0.02
     l2r: bool = True
     lrr: bool = True
+    fixed_point: bool = False  # 16.16 fixed-point inputs and biases of the shift convolutions (Sec. 5)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -76,7 +78,8 @@ class SearchConfig:
             raise ValueError(f"need 0 < t_end <= t0, got t0={self.t0}, t_end={self.t_end}")
 
     def network(self) -> SearchNetwork:
-        return SearchNetwork(self.c, self.num_classes, self.layers, self.in_channels, self.domain)
+        net = SearchNetwork(self.c, self.num_classes, self.layers, self.in_channels, self.domain)
+        return use_fixed_point(net) if self.fixed_point and self.domain == "shift" else net
 
     @property
     def epochs(self) -> int:
@@ -350,8 +353,6 @@ def run_phases(cfg: SearchConfig, data: SearchData, arch: nn.Module, until: str 
     The learning-rate scheduler steps once per operation-search step; a topology epoch (more
     batches) advances it by the same amount, so the curve over epochs is the one of :func:`lr_curve`.
     """
-    import time
-
     net, w_opt, a_opt, sched = setup_search(cfg, data, arch)
     saved = (ckpt.load() if ckpt else None) or start
     history, seconds, first = [], 0.0, 0
