@@ -101,19 +101,19 @@ class NlpConfig(Section):
     subwords kept per sentence side; ``test_pairs``: test pairs scored by BLEU (0: all).
     """
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 1 dims are shrunk
-    steps: int = 300
+    steps: int = 200
     batch_size: int = 32
     search_iterations: int = 3
     population: int = 10
-    retrain_steps: int = 300
+    retrain_steps: int = 150
     lr: float = 1e-3
-    warmup_steps: int = 30
+    warmup_steps: int = 20
     dropout: float = 0.1
     budget_fractions: tuple[float, ...] = (0.2, 0.35)
     fitness_pairs: int = 128
     retrain_subnets: int = 1
     max_tokens: int = 48
-    test_pairs: int = 0
+    test_pairs: int = 600
 
     def __post_init__(self) -> None:
         super().__post_init__()
