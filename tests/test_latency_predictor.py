@@ -37,3 +37,14 @@ def test_mismatched_inputs_and_bad_settings_are_rejected():
         LatencyPredictor(space).fit([space.sample(random.Random(0))], [])
     with pytest.raises(ValueError, match="hidden"):
         PredictorSettings(hidden=0)
+
+
+def test_block_cost_table_equals_the_cost_model_of_built_subnets():
+    """The predictor's training target: per-block costs summed equal the dataflow model of the whole subnet."""
+    from repro.experiments.shiftaddnas_cv import block_costs, subnet_cost
+
+    costs = block_costs("tiny")
+    space = ShiftAddNASCVSpace("tiny")
+    for cfg in (space.sample(random.Random(3)), {"stages": [[0, 2], [3], [1, 0], [2, 2, 3]]}):
+        direct = subnet_cost("tiny", cfg)
+        assert costs(cfg) == pytest.approx((direct["energy_mj"], direct["latency_ms"]), rel=1e-9)

@@ -9,10 +9,12 @@ supernets of notebook 03 and an interrupted run resumes from its last checkpoint
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,13 +25,14 @@ from torch import nn
 from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
-from repro import cache
-from repro.cost.counting import count
+from repro import cache, reported
+from repro.cost.counting import count, count_params
 from repro.cost.eyeriss import network_cost
 from repro.data.fashion_mnist import load_fashion_mnist
 from repro.profiles import Profile
-from repro.search import evolution
+from repro.search import evolution, latency_predictor
 from repro.search.evolution import EvolutionSettings, evolutionary_search
+from repro.search.latency_predictor import LatencyPredictor, PredictorSettings, sample_latencies
 from repro.spaces import shiftaddnas_cv as space_module
 from repro.spaces.base import Config
 from repro.spaces.shiftaddnas_cv import ShiftAddNASCVSpace, dims_for
@@ -40,6 +43,27 @@ from repro.train.basic import evaluate, loader
 from repro.train.one_shot import train_one_shot, train_steps
 
 _CODE = (space_module, supernet_module, one_shot, evolution)
+F_ = TypeVar("F_", bound=Callable)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run on one intra-op thread: the layers here are tiny, and on a shared 2-core machine a second
+    thread made a supernet step 15x slower in wall-clock time (spinning threads), never faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def single_threaded(fn: F_) -> F_:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _one_thread():
+            return fn(*args, **kwargs)
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -78,6 +102,7 @@ class CVExperiment:
         return EvolutionSettings.cv().scaled(self.search_iterations, self.population)
 
 
+@functools.lru_cache(maxsize=4)
 def splits(exp: CVExperiment) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
     """Train / validation (held out of the training images, for search fitness) / test."""
     full = load_fashion_mnist("train", exp.train_subset, seed=exp.seed)
@@ -100,6 +125,7 @@ def _ce(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Ten
     return F.cross_entropy(model(batch[0]), batch[1])
 
 
+@single_threaded
 def train_supernet(exp: CVExperiment, sharing: str) -> dict:
     """One-shot training (one uniformly sampled subnet per step), cached: state, losses, wall clock."""
     def compute(ckpt: cache.Checkpoint) -> dict:
@@ -160,6 +186,7 @@ def macs_budget(exp: CVExperiment, quantile: float, samples: int = 2000) -> int:
     return int(np.quantile([space.macs(space.sample(rng)) for _ in range(samples)], quantile))
 
 
+@single_threaded
 def search(exp: CVExperiment, sharing: str, budget_quantile: float) -> dict:
     """Evolutionary search under ``MACs <= macs_budget(quantile)``, cached: best config, history, time."""
     def compute(_: cache.Checkpoint) -> dict:
@@ -177,6 +204,7 @@ def search(exp: CVExperiment, sharing: str, budget_quantile: float) -> dict:
                         compute, code=_CODE)
 
 
+@single_threaded
 def train_standalone(exp: CVExperiment, config: Config) -> dict:
     """Train the subnet from scratch (same recipe, ``standalone_steps`` steps), cached: val / test accuracy."""
     def compute(ckpt: cache.Checkpoint) -> dict:
@@ -193,14 +221,22 @@ def train_standalone(exp: CVExperiment, config: Config) -> dict:
     return cache.cached("cv-standalone", {"exp": asdict(exp), "config": config}, compute, code=_CODE)
 
 
-def subnet_cost(dims_or_scale, config: Config, bits: int = 32) -> dict:
-    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model, meta device)."""
-    dims = dims_for(dims_or_scale) if isinstance(dims_or_scale, str) else dims_or_scale
-    with torch.device("meta"):
-        net = CVNet(dims, config)
-    shape = (1, dims.in_channels, dims.input_size, dims.input_size)
-    c = count(net, shape)
-    hw = network_cost(net, shape, bits=bits)
+def _meta_net(scale: str, config: Config) -> CVNet:
+    with torch.device("meta"):  # no memory, and the attention matmuls are decomposed so they are counted
+        return CVNet(dims_for(scale), config)
+
+
+def _input_shape(scale: str) -> tuple[int, int, int, int]:
+    d = dims_for(scale)
+    return (1, d.in_channels, d.input_size, d.input_size)
+
+
+@single_threaded
+def subnet_cost(scale: str, config: Config, bits: int = 32) -> dict:
+    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model)."""
+    net = _meta_net(scale, config)
+    c = count(net, _input_shape(scale))
+    hw = network_cost(net, _input_shape(scale), bits=bits)
     return {"params": c.params, "macs": c.macs, "mult": c.mult, "add": c.add, "shift": c.shift,
             "energy_mj": hw.energy_mj, "latency_ms": hw.latency_ms}
 
@@ -222,6 +258,7 @@ def ranking(inherited: list[float], standalone: list[float]) -> dict[str, float]
             "spearman_rho": float(stats.spearmanr(inherited, standalone).statistic)}
 
 
+@single_threaded
 def sharing_ablation(exp: CVExperiment, subnets: int, budget_quantile: float = 0.5,
                      modes: tuple[str, ...] = ("naive", "heterogeneous")) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 5: per mode the ranking correlations over the same ``subnets`` sampled subnets, and the
@@ -244,3 +281,188 @@ def sharing_ablation(exp: CVExperiment, subnets: int, budget_quantile: float = 0
                      "top1_test": best["test_acc"], **subnet_cost(exp.scale, found["best"]),
                      "searched": repr(found["best"]["stages"])})
     return pd.DataFrame(rows), per_subnet
+
+
+def search_cost_tables(run: dict, found: dict, profile: str, scale: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tables 7 and 8: the paper's GPU days beside our measured CPU seconds (supernet training + search)."""
+    t7 = reported.load("sa-table7")
+    t7 = pd.DataFrame({"Method": t7["Methods"], "Source": "reported (V100)",
+                       "Search cost (GPU days)": t7["Search Cost (GPU days)"], "Measured (CPU s)": np.nan})
+    total = run["wall_clock_s"] + found["wall_clock_s"]
+    ours = {"Method": f"ShiftAddNAS (ours, {profile} profile, {scale} CV space, Fashion-MNIST)",
+            "Source": "measured (CPU)", "Search cost (GPU days)": np.nan, "Measured (CPU s)": total}
+    t8 = reported.load("sa-table8")
+    paper_cv = t8["CV (GPU days)"]
+    measured = [run["wall_clock_s"], found["wall_clock_s"]]
+    table8 = pd.DataFrame({"Stage": t8["Stage"], "NLP reported (GPU days)": t8["NLP (GPU days)"],
+                           "CV reported (GPU days)": paper_cv,
+                           "CV reported share (%)": 100 * paper_cv / paper_cv.sum(),
+                           "CV ours (CPU s)": measured,
+                           "CV ours share (%)": [100 * m / sum(measured) for m in measured]})
+    return pd.concat([t7, pd.DataFrame([ours])], ignore_index=True), table8
+
+
+def table2(space: ShiftAddNASCVSpace) -> pd.DataFrame:
+    """Table 2 read from the space objects (paper scale and the profile's scale) beside the reported one."""
+    rep = reported.load("sa-table2")
+    paper = ShiftAddNASCVSpace("paper").describe()
+    return pd.DataFrame({"Searchable choice (reported)": rep["Searchable choice"], "Reported": rep["Options"],
+                         "Ours, paper scale": [r["values"] for r in paper],
+                         f"Ours, profile scale ({space.dims.stages[0].resolution}² first stage)":
+                         [f"{r['choice'].removeprefix('Num. of ')}: {r['values']}" if i else r["values"]
+                          for i, r in enumerate(space.describe())]})
+
+
+def table2_matches(table: pd.DataFrame) -> bool:
+    """Whether our paper-scale Table 2 lists the reported choices (block types compared as sets)."""
+    def norm(s: str) -> list[str]:
+        return sorted(v.strip() for v in s.strip("[]").replace("'", "").split(","))
+    return all(norm(a) == norm(b) for a, b in zip(table["Reported"], table["Ours, paper scale"]))
+
+
+@single_threaded
+def supernet_sizes() -> pd.DataFrame:
+    """Sec. 4.4: paper-scale supernet parameters per sharing mode (built on the meta device) vs reported."""
+    dims = dims_for("paper")
+    with torch.device("meta"):
+        size = {m: count_params(CVSupernet(dims, m)) / 1e6 for m in ("none", "naive", "heterogeneous")}
+    rep = reported.load("sa-text-supernetsize").set_index("Supernet")["Params (M)"]
+    saving = 100 * (1 - size["heterogeneous"] / size["none"])
+    return pd.DataFrame({"Supernet": ["w/o WS", "w/ naive WS", "w/ HWS", "Saving of HWS (%)"],
+                         "Ours (M)": [size["none"], size["naive"], size["heterogeneous"], saving],
+                         "Reported (M)": [rep["w/o WS"], np.nan, rep["w/ HWS"], rep["Saving (%)"]]})
+
+
+ZOO_ROWS = {"AdderNet": ("addernet-resnet50", None), "AdderNet-PKKD": ("addernet-resnet50", None),
+            "DeepShift-Q": ("deepshift-resnet50", None), "DeepShift-PS": ("deepshift-resnet50", None),
+            "ResNet-50": ("resnet50", None), "ResNet-101": ("resnet101", None),
+            "ViT-B/16": ("vit-base-16", 384), "DeiT-T": ("deit-tiny", None), "DeiT-S": ("deit-small", None),
+            "Autoformer-S": ("autoformer-small", None), "Autoformer-B": ("autoformer-base", None),
+            "ShiftAddNAS-T0": ("shiftaddnas-t0", None), "ShiftAddNAS-T0↑": ("shiftaddnas-t0", 256),
+            "ShiftAddNAS-T1": ("shiftaddnas-t1", None), "ShiftAddNAS-T1↑": ("shiftaddnas-t1", 256)}
+_COUNTED = ("params", "macs", "mult", "add", "shift")
+
+
+def _zoo_counts() -> dict[str, dict]:
+    from repro.cost import zoo
+
+    def compute(_: cache.Checkpoint) -> dict[str, dict]:
+        out = {}
+        for row, (name, res) in tqdm(ZOO_ROWS.items(), desc="zoo counts", leave=False):
+            c = zoo.counts(name, res)
+            out[row] = {k: getattr(c, k) for k in _COUNTED} | {"zoo model": name}
+        return out
+
+    return cache.cached("cv-table4-zoo", sorted(ZOO_ROWS.items()), compute, code=(zoo,))
+
+
+@single_threaded
+def table4(searched: list[dict], profile: str, scale: str) -> pd.DataFrame:
+    """Table 4: the reported rows with our counted params / MACs / #Mult / #Add / #Shift of the paper-scale
+    models (zoo), the Fig. 8 encoding built in our block design, and our searched subnets (Fashion-MNIST).
+
+    ``searched``: dicts with ``label``, ``config``, ``test_acc`` of our searched subnets.
+    """
+    rep = reported.load("sa-table4")
+    counts = _zoo_counts()
+    rows = []
+    for _, r in rep.iterrows():
+        c = counts.get(r["Model"], {})
+        rows.append({"Model": r["Model"], "Source": "reported", "Top-1 (%)": r["Top-1 (%)"],
+                     "Params (M)": r["Params (M)"], "Res.": r["Res. (px)"], "MACs (G)": r["MACs (G)"],
+                     "#Mult (G)": r["#Mult. (G)"], "#Add (G)": r["#Add (G)"], "#Shift (G)": r["#Shift (G)"],
+                     "Ours: zoo model": c.get("zoo model", ""), **(_ours(c) if c else {})})
+    fig8 = subnet_cost("paper", space_module.PAPER_FIG8)
+    rows.append({"Model": "Fig. 8 encoding in our block design", "Source": "ours (exact, paper scale)",
+                 "Res.": 224, **_ours(fig8)})
+    for s in searched:
+        cost = subnet_cost(scale, s["config"])
+        rows.append({"Model": s["label"], "Source": f"ours ({profile} profile, {scale}, Fashion-MNIST)",
+                     "Top-1 (%)": s["test_acc"], "Res.": 28, **_ours(cost)})
+    return pd.DataFrame(rows)
+
+
+def _ours(cost: dict) -> dict:
+    """Our counted columns (G; the reduced-scale subnets have a few MMACs, printed as 0.00x G)."""
+    return {"Ours: params (M)": cost["params"] / 1e6, **{f"Ours: {k} (G)": cost[k] / 1e9 for k in _COUNTED[1:]}}
+
+
+@dataclass(frozen=True)
+class BlockCosts:
+    """The cost model's energy (mJ) and latency (ms) of the fixed layers and of one block per (stage, type).
+
+    The dataflow model costs a network as the sum of its layers, and a block's layers depend only on
+    its stage and type, so ``fixed + sum of the blocks`` is a subnet's cost exactly, without rebuilding it.
+    """
+    fixed: tuple[float, float]
+    blocks: tuple[tuple[tuple[float, float], ...], ...]  # [stage][type code] -> (energy, latency)
+
+    def __call__(self, config: Config) -> tuple[float, float]:
+        e, lat = self.fixed
+        for stage, codes in zip(self.blocks, config["stages"]):
+            for code in codes:
+                e, lat = e + stage[code][0], lat + stage[code][1]
+        return e, lat
+
+
+@single_threaded
+def block_costs(scale: str, bits: int = 32) -> BlockCosts:
+    """:class:`BlockCosts` from four networks (every layer of one type at the deepest depths), cached."""
+    def compute(_: cache.Checkpoint) -> BlockCosts:
+        space = ShiftAddNASCVSpace(scale)
+        blocks = [[(0.0, 0.0)] * len(space_module.BLOCK_TYPES) for _ in space.stages]
+        fixed = (0.0, 0.0)
+        for code in tqdm(range(len(space_module.BLOCK_TYPES)), desc="block costs", leave=False):
+            per_layer = network_cost(_meta_net(scale, {"stages": [[code] * max(st.depths) for st in space.stages]}),
+                                     _input_shape(scale), bits=bits).per_layer
+            block = per_layer["name"].str.extract(r"^stages\.(\d+)\.(\d+)\.")
+            own = block[0].notna()
+            fixed = (float(per_layer.energy_mj[~own].sum()), float(per_layer.latency_ms[~own].sum()))
+            first = own & (block[1] == "0")
+            for stage, group in per_layer[first].groupby(block[0][first].astype(int)):
+                blocks[stage][code] = (float(group.energy_mj.sum()), float(group.latency_ms.sum()))
+        return BlockCosts(fixed, tuple(tuple(b) for b in blocks))
+
+    return cache.cached("cv-block-costs", {"scale": scale, "bits": bits}, compute, code=_CODE)
+
+
+@single_threaded
+def latency_predictor_check(exp: CVExperiment, samples: int, held_out: float = 0.2) -> dict:
+    """Fit the latency predictor on cost-model latencies of sampled subnets; its MAPE on held-out ones (cached)."""
+    def compute(_: cache.Checkpoint) -> dict:
+        costs = block_costs(exp.scale)
+        configs, lat = sample_latencies(exp.space, lambda c: costs(c)[1], samples, seed=exp.seed + 11)
+        cut = int(round(len(configs) * (1 - held_out)))
+        pred = LatencyPredictor(exp.space, PredictorSettings(hidden=64, epochs=300, batch_size=cut, lr=5e-3),
+                                seed=exp.seed)
+        pred.fit(configs[:cut], lat[:cut])
+        return {"mape_pct": pred.mape(configs[cut:], lat[cut:]), "train": cut, "held_out": len(configs) - cut,
+                "latency_ms_range": (min(lat), max(lat))}
+
+    return cache.cached("cv-latency-predictor", {"exp": asdict(exp), "samples": samples, "held_out": held_out},
+                        compute, code=_CODE + (latency_predictor,))
+
+
+BLOCK_COLORS = {"Attn": "#4c72b0", "Conv": "#55a868", "Add": "#c44e52", "Shift": "#dd8452"}
+
+
+def draw_architecture(ax, config: Config, space: ShiftAddNASCVSpace, title: str) -> None:
+    """Fig. 8 style: a stage x layer grid of block-type codes (0 Attn, 1 Conv, 2 Add, 3 Shift)."""
+    import matplotlib.patches as mpatches
+
+    space.validate(config)
+    width = max(max(st.depths) for st in space.stages)
+    for row, layers in enumerate(config["stages"]):
+        for col, code in enumerate(layers):
+            name = space_module.BLOCK_TYPES[code]
+            ax.add_patch(mpatches.Rectangle((col, -row - 1), 0.95, 0.9, color=BLOCK_COLORS[name]))
+            ax.text(col + 0.47, -row - 0.55, str(code), ha="center", va="center", color="white", fontsize=9)
+    input_side = space.dims.input_size
+    ax.set_yticks([-r - 0.55 for r in range(len(space.stages))],
+                  [f"1/{input_side // st.resolution} ({st.resolution}²×{st.channels})" for st in space.stages])
+    ax.set_xticks([c + 0.47 for c in range(width)], [str(c + 1) for c in range(width)])
+    ax.set(xlim=(0, width), ylim=(-len(space.stages), 0), xlabel="layer in stage", title=title)
+    ax.grid(False)
+    handles = [mpatches.Patch(color=c, label=f"{i} {n}") for i, (n, c) in
+               enumerate((n, BLOCK_COLORS[n]) for n in space_module.BLOCK_TYPES)]
+    ax.legend(handles=handles, loc="lower right", fontsize=7, ncol=2)
