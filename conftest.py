@@ -1,4 +1,4 @@
-"""Test settings: notebooks run in the smoke profile and write into a temporary folder.
+"""Test settings (repository root, so they also apply to the notebooks nbval collects): notebooks run in the smoke profile and write into a temporary folder.
 
 The committed ``figures/`` is never touched by tests: ``REPRO_OUT`` and ``REPRO_CACHE`` point at a
 session-wide temporary folder before any notebook kernel starts (kernels inherit the environment).
