@@ -423,7 +423,7 @@ def draw_supernets(nlp_space: ShiftAddNASNLPSpace, cv_space: SearchSpace) -> plt
         for k in range(1, max(d.arbitrary) + 1):
             src = (d.encoder_layers - k) * gap + 0.3
             ax.annotate("", (dec_x - 0.05, j * gap + 0.3), (enc_x + len(ENCODER_TYPES) * cell, src),
-                        arrowprops={"arrowstyle": "->", "lw": 0.5, "alpha": 0.25 + 0.25 * (k == 1)})
+                        arrowprops={"arrowstyle": "->", "lw": 1.0, "color": "0.2", "alpha": 0.9 if k == 1 else 0.3})
     for t, c in colors.items():
         ax.scatter([], [], color=c, marker="s", label=t)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=7, frameon=False)
@@ -437,17 +437,15 @@ def draw_supernets(nlp_space: ShiftAddNASNLPSpace, cv_space: SearchSpace) -> plt
 
     stages = cv_space.stages
     cv_colors = dict(zip(CV_TYPES, plt.cm.Set2.colors))
-    layer = 0
+    layers = max(max(st.depths) for st in stages)
     for s, st in enumerate(stages):
         for k in range(max(st.depths)):
             optional = k + 1 > min(st.depths)
             for i, t in enumerate(CV_TYPES):
-                bx.add_patch(plt.Rectangle((layer + i * 0.24, -s), 0.22, 0.6, color=cv_colors[t],
-                                           alpha=0.35 if optional else 0.9))
-            if k == 0 and s:
-                bx.annotate("", (layer + 0.45, -s + 0.62), (layer - 0.55, -s + 1.0),
-                            arrowprops={"arrowstyle": "->", "lw": 0.8})
-            layer += 1
+                bx.add_patch(plt.Rectangle((k + i * 0.22, -s), 0.2, 0.6, color=cv_colors[t],
+                                           alpha=0.3 if optional else 0.9))
+        if s:
+            bx.annotate("", (0.45, -s + 0.62), (0.45, -s + 1.0), arrowprops={"arrowstyle": "->", "lw": 1.0})
         bx.text(-0.3, -s + 0.3, f"{st.resolution}²×{st.channels}\n{list(st.depths)} blocks", ha="right",
                 va="center", fontsize=7)
     for t, c in cv_colors.items():
@@ -455,7 +453,7 @@ def draw_supernets(nlp_space: ShiftAddNASNLPSpace, cv_space: SearchSpace) -> plt
     bx.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=4, fontsize=7, frameon=False)
     bx.set_title("(b) CV supernet: multi-resolution stages (rows), one of 4 block types per layer;\n"
                  "a stage's first layer halves the resolution (arrows); faded: optional layers", fontsize=8)
-    bx.set_xlim(-3.2, layer + 0.5)
+    bx.set_xlim(-3.2, layers + 0.2)
     bx.set_ylim(-len(stages) + 0.3, 1.2)
     bx.axis("off")
     fig.tight_layout()
