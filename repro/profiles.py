@@ -78,15 +78,15 @@ class CostConfig(Section):
 class SupernetConfig(Section):
     """Notebooks 03-05, CV: the ShiftAddNAS CV supernet, evolutionary search, the sharing ablation."""
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 2 dims are shrunk
-    steps: int = 600             # one-shot steps (one sampled subnet each)
+    steps: int = 500             # one-shot steps (one sampled subnet each)
     batch_size: int = 64
     lr: float = 1e-3             # Adam, linear warmup from 1e-7 then cosine (Sec. 4.1)
     val_size: int = 1000         # training images held out for the search fitness
     calib_batches: int = 4       # BatchNorm recalibration batches per inherited evaluation
-    search_iterations: int = 5
-    population: int = 16
-    ablation_subnets: int = 16
-    standalone_steps: int = 150
+    search_iterations: int = 4
+    population: int = 12
+    ablation_subnets: int = 12   # 25 does not fit the 2-core budget (a standalone training is ~20-40 s)
+    standalone_steps: int = 100
     predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
 
 
