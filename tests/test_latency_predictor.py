@@ -6,12 +6,20 @@ import random
 import numpy as np
 import pytest
 
+from repro.experiments.shiftaddnas_cv import one_thread
 from repro.search.latency_predictor import LatencyPredictor, PredictorSettings, sample_latencies
 from repro.spaces.shiftaddnas_cv import ShiftAddNASCVSpace
 
 # a toy "hardware": per-block latency by type (Attn, Conv, Add, Shift) times the stage's cost factor
 _UNIT = (3.0, 2.0, 2.5, 1.0)
 _STAGE = (4.0, 2.0, 1.0, 0.5)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """Tiny layers: one intra-op thread is faster on a shared machine (see repro.experiments.shiftaddnas_cv)."""
+    with one_thread():
+        yield
 
 
 def _toy_latency(cfg):

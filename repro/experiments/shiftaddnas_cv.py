@@ -47,7 +47,7 @@ F_ = TypeVar("F_", bound=Callable)
 
 
 @contextmanager
-def _one_thread() -> Iterator[None]:
+def one_thread() -> Iterator[None]:
     """Run on one intra-op thread: the layers here are tiny, and on a shared 2-core machine a second
     thread made a supernet step 15x slower in wall-clock time (spinning threads), never faster."""
     before = torch.get_num_threads()
@@ -61,7 +61,7 @@ def _one_thread() -> Iterator[None]:
 def single_threaded(fn: F_) -> F_:
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with _one_thread():
+        with one_thread():
             return fn(*args, **kwargs)
     return wrapper  # type: ignore[return-value]
 
