@@ -161,17 +161,17 @@ class ProbShiftConfig(Section):
     onto the scaled space's FLOPs range; ``update_every`` is q (the paper: 100 iterations).
     """
     space: str = "T-fashion"
-    train_subset: int = 3200
+    train_subset: int = 2400
     val_subset: int = 1000
-    test_subset: int = 2000
-    epochs: int = 4
+    test_subset: int = 1000
+    epochs: int = 3
     warmup_epochs: int = 1
     batch_size: int = 64
-    update_every: int = 10
+    update_every: int = 5
     bin_width: float = 0.1
     generator_warm_steps: int = 300
     fig2_samples: int = 10000
-    rank_subnets: int = 10
+    rank_subnets: int = 8
     finetune_steps: int = 15
     timing_samples: int = 5
     hit_samples: int = 50

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from scipy import stats
-from torch.utils.data import Subset, TensorDataset, random_split
+from torch.utils.data import Subset, random_split
 from tqdm.auto import tqdm
 
 from repro import reported
@@ -143,7 +143,7 @@ def warm_generator(space: ViTSpace, bins: ps.FlopsBins, steps: int, seed: int) -
         ag.train_on_resource_loss(gen, space, bins, steps, seed=seed)
         return gen.state_dict()
     gen = ag.ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
-    gen.load_state_dict(cached("ps-generator", {"space": asdict(space), "bins": asdict(bins), "steps": steps,
+    gen.load_state_dict(cached("ps-generator-warm", {"space": asdict(space), "bins": asdict(bins), "steps": steps,
                                                 "seed": seed}, compute, code=(ag,)))
     return gen
 
@@ -386,7 +386,8 @@ def plot_distribution(space: ViTSpace, bins: ps.FlopsBins, probs: list[tuple[int
     ax.set_xticks(range(bins.count), [f"{to_paper(space, e):.2f}" for e in bins.edges[:-1]])
     ax.set_xlabel("FLOPs group (ViT-T-equivalent G, left edge)")
     ax.set_ylabel("sampling probability")
-    ax.legend(fontsize=7)
+    ax.set_ylim(0, 1.4 * max(max(p) for _, p in picks))
+    ax.legend(fontsize=7, ncol=len(picks), loc="upper center")
     return fig
 
 
