@@ -145,6 +145,7 @@ class BitshiftConfig(Section):
     batch_size: int = 64            # paper 128; bs-fig6 compares 4x this batch
     drop_path: float = 0.0          # paper 0.2
     arch_lr: float = 0.03           # Adam lr of alpha, beta (paper 3e-4 over ~100x more steps)
+    lr: float = 0.1                 # RAdam lr of the weights (paper 0.01 over ~1000x more steps: P, S must move)
     fixed_point: bool = False       # 16.16 fixed-point inputs of the shift convolutions (paper: yes)
 
     def __post_init__(self) -> None:
@@ -241,7 +242,7 @@ def _profiles() -> dict[str, Profile]:
                           retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
             bitshift=BitshiftConfig(image_size=7, train_subset=128, test_subset=100, op_epochs=1, topo_epochs=1,
                                     eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
-                                    eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03),
+                                    eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03, lr=0.1),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
                                       finetune_steps=2, timing_samples=2, hit_samples=10),
@@ -267,7 +268,7 @@ def _profiles() -> dict[str, Profile]:
             bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0, op_epochs=30,
                                     topo_epochs=40, eval_epochs=200, search_channels=16, search_layers=8,
                                     eval_channels=36, eval_layers=20, resnet_width=16, batch_size=128,
-                                    drop_path=0.2, arch_lr=3e-4, fixed_point=True),
+                                    drop_path=0.2, arch_lr=3e-4, lr=0.01, fixed_point=True),
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
                                       batch_size=1024, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,
