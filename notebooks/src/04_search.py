@@ -133,7 +133,7 @@ print(f"Latency predictor: {predictor['mape_pct']:.2f}% mean absolute error on {
 t4
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"wspace": 0.45})
 cv.draw_architecture(axes[0], PAPER_FIG8, ShiftAddNASCVSpace("paper"), "Paper, Fig. 8 (ImageNet, 82.8%)")
 cv.draw_architecture(axes[1], searched[1]["config"], cv_exp.space,
                      f"Ours ({ctx.profile.name}, Fashion-MNIST, {searched[1]['test_acc']:.1f}%)")

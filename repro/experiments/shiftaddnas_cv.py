@@ -457,12 +457,12 @@ def draw_architecture(ax, config: Config, space: ShiftAddNASCVSpace, title: str)
             name = space_module.BLOCK_TYPES[code]
             ax.add_patch(mpatches.Rectangle((col, -row - 1), 0.95, 0.9, color=BLOCK_COLORS[name]))
             ax.text(col + 0.47, -row - 0.55, str(code), ha="center", va="center", color="white", fontsize=9)
-    input_side = space.dims.input_size
     ax.set_yticks([-r - 0.55 for r in range(len(space.stages))],
-                  [f"1/{input_side // st.resolution} ({st.resolution}²×{st.channels})" for st in space.stages])
+                  [f"1/{space.dims.stem_stride * 2 ** i} ({st.resolution}²×{st.channels})"
+                   for i, st in enumerate(space.stages)])
     ax.set_xticks([c + 0.47 for c in range(width)], [str(c + 1) for c in range(width)])
     ax.set(xlim=(0, width), ylim=(-len(space.stages), 0), xlabel="layer in stage", title=title)
     ax.grid(False)
     handles = [mpatches.Patch(color=c, label=f"{i} {n}") for i, (n, c) in
                enumerate((n, BLOCK_COLORS[n]) for n in space_module.BLOCK_TYPES)]
-    ax.legend(handles=handles, loc="lower right", fontsize=7, ncol=2)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=7, ncol=4, frameon=False)
