@@ -104,7 +104,12 @@ class CVExperiment:
 
 @functools.lru_cache(maxsize=4)
 def splits(exp: CVExperiment) -> tuple[TensorDataset, TensorDataset, TensorDataset]:
-    """Train / validation (held out of the training images, for search fitness) / test."""
+    """Train / validation (held out of the training images, for search fitness) / test (Fashion-MNIST)."""
+    dims = dims_for(exp.scale)
+    if (dims.in_channels, dims.input_size) != (1, 28):
+        raise ValueError(f"the CV experiments run on Fashion-MNIST (1x28x28); scale {exp.scale!r} expects "
+                         f"{dims.in_channels}x{dims.input_size}x{dims.input_size} images (an ImageNet pipeline is "
+                         "not wired in); use scale 'tiny' or 'small'")
     full = load_fashion_mnist("train", exp.train_subset, seed=exp.seed)
     x, y = full.tensors
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(exp.seed))
