@@ -106,8 +106,7 @@ def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = N
     out = Path(out_dir) if out_dir else figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
-    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    notebooks = old.get("notebooks", {}) if old.get("profile") == prof.name else {}
+    notebooks: dict = {}
     manifest = {"profile": prof.name, "seed": prof.seed,
                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 **git_commit(), **environment(), "profile_config": prof.to_dict()}
@@ -116,12 +115,18 @@ def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = N
     for name in bar:
         bar.set_postfix_str(name)
         entry = run_notebook(name, prof.name, out, prof.notebook_timeout_s)
+        entry.update(commit=manifest["commit"], dirty=manifest["dirty"])  # runs may span commits
         notebooks[name] = entry
         if entry["status"] != "ok":
             where = f", cell {entry['cell_index']}" if "cell_index" in entry else ""
             failures.append(f"notebooks/{name}.ipynb{where}: {entry['error']}")
             tqdm.write(f"FAILED notebooks/{name}.ipynb{where}: {entry['error']}")
-    manifest["notebooks"] = notebooks
+    # Merge with the entries of earlier runs of this profile, read now so parallel runs keep each other's.
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest["notebooks"] = {**(old.get("notebooks", {}) if old.get("profile") == prof.name else {}),
+                             **notebooks}
+    notebooks = manifest["notebooks"]
+    manifest["commits"] = sorted({e["commit"] for e in notebooks.values() if e.get("commit")})
     manifest["total_duration_s"] = round(sum(e.get("duration_s", 0) for e in notebooks.values()), 1)
     tmp = manifest_path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
