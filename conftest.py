@@ -1,4 +1,7 @@
-"""Test settings (repository root, so they also apply to the notebooks nbval collects): notebooks run in the smoke profile and write into a temporary folder.
+"""Test settings, at the repository root so they also reach the notebooks nbval collects.
+
+Notebooks run in the smoke profile and write into a temporary folder. Unit tests run torch on one
+intra-op thread: their tensors are tiny, and two threads fight over a shared 2-core machine.
 
 The committed ``figures/`` is never touched by tests: ``REPRO_OUT`` and ``REPRO_CACHE`` point at a
 session-wide temporary folder before any notebook kernel starts (kernels inherit the environment).
@@ -19,6 +22,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["REPRO_CACHE"] = os.path.join(_TMP, "cache")
     os.environ["REPRO_BUILD"] = os.path.join(_TMP, "build")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture

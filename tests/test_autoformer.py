@@ -13,11 +13,6 @@ from repro.spaces.autoformer import PAPER_SPACES, ViTSpace, get_space
 from repro.spaces.base import InvalidConfig
 from repro.supernets.vit import ViTSupernet
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 

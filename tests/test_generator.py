@@ -15,11 +15,6 @@ from repro.spaces.bignas_cnn import get_space as cnn_space
 from repro.supernets.cnn import CNNSupernet, kernel_masks
 from repro.supernets.vit import ViTSupernet
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster than two fighting over a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 

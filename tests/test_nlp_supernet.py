@@ -17,11 +17,6 @@ VOCAB = 50
 MODES = ("heterogeneous", "naive", "none")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread is faster and immune to a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
 

@@ -14,11 +14,6 @@ from repro.spaces.base import Config, InvalidConfig, SearchSpace
 from repro.train.one_shot import train_one_shot, warmup_cosine
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread is faster and immune to a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
 

@@ -14,10 +14,6 @@ from repro.spaces.autoformer import get_space
 from repro.supernets.vit import ViTSupernet
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 
