@@ -13,8 +13,6 @@ from repro.spaces.autoformer import PAPER_SPACES, ViTSpace, get_space
 from repro.spaces.base import InvalidConfig
 from repro.supernets.vit import ViTSupernet
 
-    yield
-    torch.set_num_threads(threads)
 
 
 SPACE = get_space("T-fashion")  # embed (48, 54, 60), depth (3, 4, 5), ratio (3.5, 4), heads (3, 4), head 16

@@ -15,8 +15,6 @@ from repro.spaces.bignas_cnn import get_space as cnn_space
 from repro.supernets.cnn import CNNSupernet, kernel_masks
 from repro.supernets.vit import ViTSupernet
 
-    yield
-    torch.set_num_threads(threads)
 
 
 SPACE = get_space("T-fashion")

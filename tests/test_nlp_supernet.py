@@ -17,8 +17,6 @@ VOCAB = 50
 MODES = ("heterogeneous", "naive", "none")
 
 
-    yield
-    torch.set_num_threads(n)
 
 
 def _tokens(seed: int = 0):

@@ -14,8 +14,6 @@ from repro.spaces.base import Config, InvalidConfig, SearchSpace
 from repro.train.one_shot import train_one_shot, warmup_cosine
 
 
-    yield
-    torch.set_num_threads(n)
 
 
 class WidthSpace(SearchSpace):

@@ -14,8 +14,6 @@ from repro.spaces.autoformer import get_space
 from repro.supernets.vit import ViTSupernet
 
 
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_bins_edges_centres_and_index():
