@@ -83,6 +83,10 @@ def _same(a, b) -> bool:
     return (math.isnan(x) and math.isnan(y)) or math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _label(value) -> str:
+    return "" if pd.isna(value) else str(value)
+
+
 def _mismatches(table: pd.DataFrame, col: str, rep: pd.DataFrame, src: str, keys: list[str]) -> list[str]:
     """Values of ``table[col]`` that are not the transcribed ``rep[src]`` of the row with the same labels."""
     bad = []
@@ -91,8 +95,8 @@ def _mismatches(table: pd.DataFrame, col: str, rep: pd.DataFrame, src: str, keys
             continue
         cand = rep
         for k in keys:
-            if k != col:
-                cand = cand[cand[k].astype(str) == str(row[k])]
+            if k != col:  # an empty label (NaN, a missing reference) matches an empty label
+                cand = cand[cand[k].map(_label) == _label(row[k])]
         if not any(_same(row[col], v) for v in cand[src]):
             label = ", ".join(str(row[k]) for k in keys if k != col) or f"#{idx}"
             bad.append(f"{row[col]!r} in row {label}")
