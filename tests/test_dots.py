@@ -109,7 +109,7 @@ def test_modified_l2_on_a_tiny_layer():
     # rounded: P = (-1, -3, 0, -2), S = (1, -1, 0, -1) -> W^2 = 1/4, 1/64, 0, 1/16
     lam = 0.1
     value = dots.modified_l2(layer, lam)
-    assert float(value) == pytest.approx(lam / 2 * (1 / 4 + 1 / 64 + 0 + 1 / 16))
+    assert value.item() == pytest.approx(lam / 2 * (1 / 4 + 1 / 64 + 0 + 1 / 16))
     value.backward()
     # Eq. 9: dW/dP = W ln 2, so d(lam/2 W^2)/dP = lam W^2 ln 2
     w2 = torch.tensor([1 / 4, 1 / 64, 0.0, 1 / 16])
