@@ -18,7 +18,7 @@ from torch import nn
 from repro.cache import Checkpoint
 from repro.search.darts_space import PRIMITIVES, STEPS, Genotype, edges
 from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, search_accuracy, restore_state, setup_search, search_state,
-                               bilevel_epoch)
+                               bilevel_epoch, init_alpha)
 from repro.train.basic import loader
 
 NONE = PRIMITIVES.index("none")
@@ -29,11 +29,8 @@ class DartsArchitecture(nn.Module):
 
     def __init__(self, seed: int = 0):
         super().__init__()
-        gen = torch.Generator().manual_seed(seed)
-        n_edges = len(edges())
-        self.alpha = nn.ParameterDict({k: nn.Parameter(1e-3 * torch.randn(n_edges, len(PRIMITIVES), generator=gen))
-                                       for k in KINDS})
-        self.keep = {k: [list(range(len(PRIMITIVES))) for _ in range(n_edges)] for k in KINDS}
+        self.alpha = init_alpha(torch.Generator().manual_seed(seed))
+        self.keep = {k: [list(range(len(PRIMITIVES))) for _ in range(len(edges()))] for k in KINDS}
         self.topology = False
 
     def weights(self, temp: float | None = None) -> dict[str, tuple[torch.Tensor, None]]:

@@ -186,6 +186,13 @@ def regulariser(model: nn.Module, weight_decay: float, l2r: bool) -> Callable[[]
 
 # ---------------------------------------------------------------- architecture weights
 
+def init_alpha(gen: torch.Generator) -> nn.ParameterDict:
+    """Operation weights ``alpha`` (edges x 8 per cell kind), small random values as in DARTS."""
+    n_edges = len(edges())
+    return nn.ParameterDict({k: nn.Parameter(1e-3 * torch.randn(n_edges, len(PRIMITIVES), generator=gen))
+                             for k in KINDS})
+
+
 class DotsArchitecture(nn.Module):
     """The architecture weights of one search: ``alpha`` (edges x 8 per cell kind) and ``beta``
     (one vector over input pairs per node and cell kind), plus the ops kept per edge."""
@@ -193,12 +200,10 @@ class DotsArchitecture(nn.Module):
     def __init__(self, seed: int = 0):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
-        n_edges = len(edges())
-        self.alpha = nn.ParameterDict({k: nn.Parameter(1e-3 * torch.randn(n_edges, len(PRIMITIVES), generator=gen))
-                                       for k in KINDS})
+        self.alpha = init_alpha(gen)
         self.beta = nn.ParameterDict({f"{k}_{j}": nn.Parameter(1e-3 * torch.randn(len(node_pairs(j)), generator=gen))
                                       for k in KINDS for j in range(2, STEPS + 2)})
-        every = [CONV_IDX + TOPO_IDX for _ in range(n_edges)]  # "none" is in neither group
+        every = [CONV_IDX + TOPO_IDX for _ in range(len(edges()))]  # "none" is in neither group
         self.keep: dict[str, list[list[int]]] = {k: [list(e) for e in every] for k in KINDS}
         self.topology = False
 
