@@ -7,3 +7,8 @@
 * :mod:`repro.cost.eyeriss` — per-layer tiling over a 168-PE array; energy (mJ) and latency (ms).
 * :mod:`repro.cost.zoo` — the models the papers compare, by name; ``python -m repro cost MODEL``.
 """
+
+from repro.cost.counting import Layer, LayerShape, OpCounts, count
+from repro.cost.eyeriss import HardwareConfig, NetworkCost, network_cost
+
+__all__ = ["HardwareConfig", "Layer", "LayerShape", "NetworkCost", "OpCounts", "count", "network_cost"]

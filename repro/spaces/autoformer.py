@@ -19,11 +19,13 @@ import random
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
+from repro.registry import register
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
 
 Decision = tuple[str, str, tuple]  # (name, kind, choices): one step of the architecture generator
 
 
+@register("space", "autoformer")
 @dataclass(frozen=True)
 class ViTSpace(SearchSpace):
     """One AutoFormer space: the choices and the fixed geometry (image, patch, head width, classes)."""

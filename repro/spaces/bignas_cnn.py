@@ -18,10 +18,12 @@ import random
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from repro.registry import register
 from repro.spaces.autoformer import Decision, depth_masks
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
 
 
+@register("space", "bignas-cnn")
 @dataclass(frozen=True)
 class CNNSpace(SearchSpace):
     """Per-stage width choices, the depth choices (every stage), the kernel choices (every block)."""

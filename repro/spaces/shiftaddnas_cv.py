@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from repro.registry import register
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
 
 BLOCK_TYPES: tuple[str, ...] = ("Attn", "Conv", "Add", "Shift")  # index = code of the released encoding
@@ -85,6 +86,7 @@ def dims_for(scale: str) -> CVSpaceDims:
     return SCALES[scale]
 
 
+@register("space", "shiftaddnas-cv")
 class ShiftAddNASCVSpace(SearchSpace):
     """Table 2 as an object: per stage a depth, per layer one of four block types."""
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from repro.registry import register
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
 
 ENCODER_TYPES: tuple[str, ...] = ("Attn", "Attn+Conv", "Attn+Shift", "Attn+Add", "Conv", "Shift", "Add")
@@ -97,6 +98,7 @@ def dims_for(scale: str) -> NlpSpaceDims:
     return SCALES[scale]
 
 
+@register("space", "shiftaddnas-nlp")
 class ShiftAddNASNLPSpace(SearchSpace):
     """Table 1 as an object: sample, mutate, cross over, encode, validate, count, cost."""
 
