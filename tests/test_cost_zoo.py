@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from torch import nn
 
+from repro import registry
 from repro.cost import cli, zoo
 
 REQUIRED = ("transformer-base", "transformer-big", "resnet18", "resnet50", "resnet101", "deit-tiny", "deit-small",
@@ -14,6 +16,26 @@ REQUIRED = ("transformer-base", "transformer-big", "resnet18", "resnet50", "resn
 
 def test_zoo_lists_every_required_model():
     assert set(REQUIRED) <= set(zoo.names())
+
+
+def test_models_are_registered_at_their_definition_and_listed_by_pattern():
+    assert zoo.names("resnet*") == ["resnet101", "resnet18", "resnet50"]
+    assert zoo.names("*-resnet50") == ["addernet-resnet50", "deepshift-resnet50"]
+    assert registry.list_names("zoo") == zoo.names()
+    e = registry.get("zoo", "resnet50")
+    assert e is zoo.entry("resnet50") and e.builder is zoo.resnet50 and e.input_shape == (1, 3, 224, 224)
+
+
+def test_register_model_decorator():
+    @zoo.register_model("test-tiny-linear", (1, 8), zoo.Conventions(note="a test model"))
+    def tiny(resolution):
+        return nn.Linear(8, 4)
+
+    assert "test-tiny-linear" in zoo.names("test-*")
+    c = zoo.cost("test-tiny-linear")
+    assert (c["params"], c["macs"], c["conventions"]) == (8 * 4 + 4, 8 * 4, "a test model")
+    with pytest.raises(ValueError, match="already registered"):
+        zoo.register_model("test-tiny-linear", (1, 8))(lambda r: nn.Linear(8, 2))
 
 
 def test_transformer_big_under_hat_conventions():
@@ -52,7 +74,7 @@ def test_cost_keys_bits_and_resolution():
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(KeyError, match="known models: transformer-base"):
+    with pytest.raises(KeyError, match="unknown model 'resnet-9000'; known models: addernet-resnet50, .*transformer-big"):
         zoo.build("resnet-9000")
 
 

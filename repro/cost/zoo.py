@@ -1,13 +1,16 @@
 """The paper-scale model zoo: every model the papers compare, built without weights, costed by name.
 
-    names()                         # the registered models
+    names("resnet*")                # registered models matching a pattern (all by default)
     build("resnet50")               # an nn.Module on the meta device
     cost("transformer-big", bits=8) # {"params", "macs", "flops", "mult", "add", "shift", "energy_mj", ...}
-    register("my-net", builder, (1, 3, 224, 224), Conventions(note="..."))
 
-``builder(resolution)`` returns the model; ``resolution`` is ``None`` for the default input, else the
-image side to use (image models only). Counts follow :mod:`repro.cost.counting`, energy and latency
-:mod:`repro.cost.eyeriss`.
+    @register_model("my-net", (1, 3, 224, 224), Conventions(note="..."))
+    def my_net(resolution): ...
+
+A model is registered where its builder is defined (kind ``"zoo"`` of :mod:`repro.registry`, the
+way timm's ``register_model`` works). ``builder(resolution)`` returns the model; ``resolution`` is
+``None`` for the default input, else the image side to use (image models only). Counts follow
+:mod:`repro.cost.counting`, energy and latency :mod:`repro.cost.eyeriss`.
 """
 from __future__ import annotations
 
@@ -18,8 +21,14 @@ from typing import Callable
 import torch
 from torch import nn
 
+from repro import registry
 from repro.cost.counting import OpCounts, count
 from repro.cost.eyeriss import HardwareConfig, layers_cost
+from repro.cost.models import hybrid, resnet, transformer, vit
+
+KIND = "zoo"
+IMAGE = (1, 3, 224, 224)
+Builder = Callable[[int | None], nn.Module]
 
 
 @dataclass(frozen=True)
@@ -50,26 +59,27 @@ class Entry:
         return (*self.input_shape[:2], resolution, resolution)
 
 
-_ZOO: dict[str, Entry] = {}
+def register_model(name: str, input_shape: tuple[int, ...] = IMAGE,
+                   conventions: Conventions | None = None) -> Callable[[Builder], Builder]:
+    """Decorator: register ``builder`` as the zoo model ``name`` with its input shape and conventions."""
+    def deco(builder: Builder) -> Builder:
+        registry.register(KIND, name)(Entry(name, builder, tuple(input_shape), conventions or Conventions()))
+        _counts.cache_clear()
+        return builder
+    return deco
 
 
-def register(name: str, builder: Callable[[int | None], nn.Module], input_shape: tuple[int, ...],
-             conventions: Conventions | None = None) -> None:
-    """Add a model to the zoo (a name already taken is replaced)."""
-    _ZOO[name] = Entry(name, builder, tuple(input_shape), conventions or Conventions())
-    _counts.cache_clear()
-
-
-def names() -> list[str]:
-    return list(_ZOO)
+def names(pattern: str = "*") -> list[str]:
+    """The registered models matching the fnmatch ``pattern``, sorted."""
+    return registry.list_names(KIND, pattern)
 
 
 def entry(name: str) -> Entry:
     """The zoo entry; an unknown name lists the known ones."""
     try:
-        return _ZOO[name]
+        return registry.get(KIND, name)
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(_ZOO)}") from None
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(names())}") from None
 
 
 def build(name: str, device: str | torch.device = "meta", resolution: int | None = None) -> nn.Module:
@@ -103,33 +113,108 @@ def cost(name: str, bits: int = 32, resolution: int | None = None, hw: HardwareC
             "conventions": e.conventions.note}
 
 
-def _register_builtin() -> None:
-    from repro.cost.models import hybrid, resnet, transformer, vit
+HAT = Conventions(note="HAT: no embeddings or output projection; 30 source + 30 target tokens")
+MULT_FREE = Conventions(note="first conv and classifier stay multiplications (as in the AdderNet / DeepShift papers)")
+OUR_READING = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
+MOBILE = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"
 
-    hat = Conventions(note="HAT: no embeddings or output projection; 30 source + 30 target tokens")
-    for name, spec in (("transformer-base", transformer.BASE), ("transformer-big", transformer.BIG)):
-        register(name, lambda r, s=spec: transformer.Transformer(s), (1, 2 * spec.src_len, spec.dim), hat)
-    image = (1, 3, 224, 224)
-    for depth in (18, 50, 101):
-        register(f"resnet{depth}", lambda r, d=depth: resnet.ResNet(d), image)
-    mult_free = "first conv and classifier stay multiplications (as in the AdderNet / DeepShift papers)"
-    register("addernet-resnet50", lambda r: resnet.ResNet(50, op="add"), image, Conventions(note=mult_free))
-    register("deepshift-resnet50", lambda r: resnet.ResNet(50, op="shift"), image, Conventions(note=mult_free))
-    for name, spec in (("deit-tiny", vit.DEIT_TINY), ("deit-small", vit.DEIT_SMALL), ("vit-base-16", vit.VIT_BASE),
-                       ("autoformer-tiny", vit.AUTOFORMER_TINY), ("autoformer-small", vit.AUTOFORMER_SMALL),
-                       ("autoformer-base", vit.AUTOFORMER_BASE)):
-        register(name, lambda r, s=spec: vit.VisionTransformer(s, r or 224), image)
-    reading = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
-    register("shiftaddnas-t0", lambda r: hybrid.HybridNet(), image, reading)
-    register("shiftaddnas-t1", lambda r: hybrid.HybridNet(last_downsample=False), image, reading)
-    register("botnet-50", lambda r: hybrid.HybridNet(hybrid.BOTNET50_ENCODING), image,
-             Conventions(note="BoTNet-50 (Srinivas et al. 2021): ResNet-50 with self-attention in the last stage; "
-                              "a depthwise-conv position encoding stands in for relative position logits"))
-    mobile = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"
-    register("shiftnas-imagenet", lambda r: _darts_imagenet("shiftnas"), image,
-             Conventions(note=f"{mobile}, the CIFAR-10 cell of bit-shift Table 5"))
-    register("darts-v2-imagenet", lambda r: _darts_imagenet("darts-v2"), image,
-             Conventions(note=f"{mobile}, the DARTS (second order) cell of Liu et al. 2019"))
+
+def _tokens(spec: transformer.TransformerSpec) -> tuple[int, int, int]:
+    """The input of a Transformer under HAT's conventions: source and target tokens concatenated."""
+    return (1, 2 * spec.src_len, spec.dim)
+
+
+@register_model("transformer-base", _tokens(transformer.BASE), HAT)
+def transformer_base(resolution: int | None) -> nn.Module:
+    return transformer.Transformer(transformer.BASE)
+
+
+@register_model("transformer-big", _tokens(transformer.BIG), HAT)
+def transformer_big(resolution: int | None) -> nn.Module:
+    return transformer.Transformer(transformer.BIG)
+
+
+@register_model("resnet18")
+def resnet18(resolution: int | None) -> nn.Module:
+    return resnet.ResNet(18)
+
+
+@register_model("resnet50")
+def resnet50(resolution: int | None) -> nn.Module:
+    return resnet.ResNet(50)
+
+
+@register_model("resnet101")
+def resnet101(resolution: int | None) -> nn.Module:
+    return resnet.ResNet(101)
+
+
+@register_model("addernet-resnet50", conventions=MULT_FREE)
+def addernet_resnet50(resolution: int | None) -> nn.Module:
+    return resnet.ResNet(50, op="add")
+
+
+@register_model("deepshift-resnet50", conventions=MULT_FREE)
+def deepshift_resnet50(resolution: int | None) -> nn.Module:
+    return resnet.ResNet(50, op="shift")
+
+
+@register_model("deit-tiny")
+def deit_tiny(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.DEIT_TINY, resolution or 224)
+
+
+@register_model("deit-small")
+def deit_small(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.DEIT_SMALL, resolution or 224)
+
+
+@register_model("vit-base-16")
+def vit_base_16(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.VIT_BASE, resolution or 224)
+
+
+@register_model("autoformer-tiny")
+def autoformer_tiny(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.AUTOFORMER_TINY, resolution or 224)
+
+
+@register_model("autoformer-small")
+def autoformer_small(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.AUTOFORMER_SMALL, resolution or 224)
+
+
+@register_model("autoformer-base")
+def autoformer_base(resolution: int | None) -> nn.Module:
+    return vit.VisionTransformer(vit.AUTOFORMER_BASE, resolution or 224)
+
+
+@register_model("shiftaddnas-t0", conventions=OUR_READING)
+def shiftaddnas_t0(resolution: int | None) -> nn.Module:
+    return hybrid.HybridNet()
+
+
+@register_model("shiftaddnas-t1", conventions=OUR_READING)
+def shiftaddnas_t1(resolution: int | None) -> nn.Module:
+    return hybrid.HybridNet(last_downsample=False)
+
+
+@register_model("botnet-50", conventions=Conventions(
+    note="BoTNet-50 (Srinivas et al. 2021): ResNet-50 with self-attention in the last stage; "
+         "a depthwise-conv position encoding stands in for relative position logits"))
+def botnet_50(resolution: int | None) -> nn.Module:
+    return hybrid.HybridNet(hybrid.BOTNET50_ENCODING)
+
+
+@register_model("shiftnas-imagenet", conventions=Conventions(note=f"{MOBILE}, the CIFAR-10 cell of bit-shift Table 5"))
+def shiftnas_imagenet(resolution: int | None) -> nn.Module:
+    return _darts_imagenet("shiftnas")
+
+
+@register_model("darts-v2-imagenet",
+                conventions=Conventions(note=f"{MOBILE}, the DARTS (second order) cell of Liu et al. 2019"))
+def darts_v2_imagenet(resolution: int | None) -> nn.Module:
+    return _darts_imagenet("darts-v2")
 
 
 # DARTS (second order) cell, Liu et al. 2019 (the DARTS_V2 genotype of the DARTS release).
@@ -149,5 +234,3 @@ def _darts_imagenet(cell: str) -> nn.Module:
     genotype = PAPER_GENOTYPES["cifar10"] if cell == "shiftnas" else Genotype(**DARTS_V2)
     return NetworkImageNet(genotype=genotype)
 
-
-_register_builtin()
