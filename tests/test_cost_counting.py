@@ -113,3 +113,113 @@ def test_effective_flops():
     c = count(nn.Linear(32, 32), (1, 32))
     assert c.effective_flops(8) == c.flops / 16
     assert c.effective_flops(32) == c.flops
+
+
+class _Call(nn.Module):
+    """Runs ``layer`` with fixed extra arguments (the supernets pass widths or the op at call time)."""
+
+    def __init__(self, layer: nn.Module, *args, **kwargs):
+        super().__init__()
+        self.layer, self.args, self.kwargs = layer, args, kwargs
+
+    def forward(self, x):
+        return self.layer(x, *self.args, **self.kwargs)
+
+
+@pytest.mark.parametrize("view, split_", [("conv", (1, 1, 0)), ("add", (0, 2, 0)), ("shift", (0, 1, 1))])
+def test_shared_conv2d_is_counted_by_its_active_view(view, split_):
+    from repro.ops.weight_sharing import SharedConv2d
+
+    layer = SharedConv2d(4, 6, 3, padding=1).set_op(view)
+    macs = 6 * 8 * 8 * 4 * 9
+    c = count(layer, torch.randn(1, 4, 8, 8))
+    assert c.macs == macs and (c.mult, c.add, c.shift) == tuple(k * macs for k in split_)
+    assert list(c.layers.type) == ["SharedConv2d"]
+    sliced = count(_Call(layer, 3, 2), torch.randn(1, 2, 8, 8))   # front slice: 3 out, 2 in channels
+    assert sliced.macs == 3 * 8 * 8 * 2 * 9
+
+
+@pytest.mark.parametrize("view, op", [("Conv", "mult"), ("Shift", "shift"), ("Add", "add")])
+def test_local_mixer_is_counted_by_its_active_view(view, op):
+    from repro.supernets.shiftaddnas_nlp import LocalMixer
+
+    mixer = LocalMixer(8, 3, ("Conv", "Shift", "Add"), "heterogeneous", causal=True)
+    c = count(_Call(mixer, view, None), torch.randn(2, 5, 4))      # width 4 of 8, 2 x 5 tokens
+    assert mixer.op == view
+    assert c.macs == 2 * 5 * 4 * 4 * 3 and set(c.layers.op) == {op}
+    with pytest.raises(ValueError, match="valid choices"):
+        mixer.set_op("Attn")
+
+
+def test_cv_supernet_counted_directly_equals_its_exported_subnet():
+    from repro.spaces.shiftaddnas_cv import CVSpaceDims, Stage
+    from repro.supernets.shiftaddnas_cv import CVSupernet
+
+    dims = CVSpaceDims(28, 1, 10, 2, tuple(Stage(r, 4, d) for r, d in zip((14, 7, 4, 2), ((1, 2),) * 4)), heads=2)
+    net = CVSupernet(dims)
+    config = {"stages": [[2], [3, 1], [0], [1, 2]]}          # Add, Shift and Conv layers and an Attn one
+    net.set_active_subnet(config)
+    shape = (1, 1, 28, 28)
+    direct, standalone = count(net, shape), count(net.export(config), shape)
+    assert direct.add > direct.mult and direct.shift > 0
+    assert [(k, getattr(direct, k)) for k in ("macs", "mult", "add", "shift")] == \
+           [(k, getattr(standalone, k)) for k in ("macs", "mult", "add", "shift")]
+
+
+def test_parameterised_module_without_formula_warns_naming_its_type():
+    from repro.cost.counting import UncountedModuleWarning
+
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return x * self.gain
+
+    class Pool(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weights = nn.ParameterDict({"w": nn.Parameter(torch.ones(4))})
+
+        def forward(self, x):
+            return (x - self.weights["w"]).abs()
+
+    model = nn.Sequential(Scale(), Scale(), Pool(), nn.Linear(4, 2))
+    with pytest.warns(UncountedModuleWarning) as record:
+        c = count(model, (1, 4))
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2 and messages[0].startswith("Pool") and messages[1].startswith("Scale")
+    assert "2 module(s), e.g. '0'" in messages[1]
+    assert c.macs == 4 * 2 and c.params == 4 + 4 + 4 + 4 * 2 + 2
+
+
+def test_counted_or_excluded_modules_do_not_warn():
+    import warnings
+
+    model = nn.Sequential(nn.Embedding(10, 8), nn.LayerNorm(8), nn.Linear(8, 8))
+    conv = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GroupNorm(2, 4), nn.PReLU())
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    class Attend(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mha = mha
+
+        def forward(self, x):
+            return self.mha(x, x, x, need_weights=False)[0]
+
+    class Scale(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(4))
+
+        def forward(self, x):
+            return x * self.gain
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert count(model, torch.zeros(1, 5, dtype=torch.long)).macs == 5 * 8 * 8
+        count(conv, (1, 3, 8, 8))
+        count(Attend(), (1, 5, 8))
+        assert count(nn.Sequential(Scale(), nn.Linear(4, 2)), (1, 4), exclude=("0",)).macs == 8

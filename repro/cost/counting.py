@@ -9,13 +9,18 @@ Conventions (ShiftAddNAS Sec. 4.3 and Table 4; DESIGN.md section 4):
 * FLOPs = 2 x MACs; effective FLOPs of a b-bit model = FLOPs x (b/32)^2 (Zhou et al., 2016).
 
 Only the MAC-bearing layers are counted (convolutions, linear layers, matmuls), as the papers do:
-normalisation, activations, pooling and residual additions are left out.
+normalisation, activations, pooling and residual additions are left out (the parameterised ones,
+normalisation and embeddings, have an explicit no-MACs formula). A heterogeneous-sharing layer
+(``SharedConv2d``, the NLP supernet's ``LocalMixer``) is counted by its active view, read from its
+explicit ``op`` attribute: Conv view multiplications, Add view additions, Shift view shifts.
 
 How it counts: the model runs once (on the ``meta`` device by default, so paper-scale models cost
 no memory) with forward hooks. A module whose type has a formula in the registry (looked up along
 its class hierarchy) is counted by that formula and everything inside it is skipped. A matmul or
 convolution that runs outside any registered module (functional attention, ``nn.MultiheadAttention``)
-is caught at the dispatcher and counted as a multiplication layer. Every counted layer is also
+is caught at the dispatcher and counted as a multiplication layer. A module that has parameters
+and no formula, and inside which nothing was counted, raises an :class:`UncountedModuleWarning`
+naming its type (rather than being silently counted as zero). Every counted layer is also
 described as a :class:`LayerShape` (a grouped convolution), which is what the dataflow model in
 :mod:`repro.cost.eyeriss` tiles.
 
@@ -25,13 +30,14 @@ Registering a new module type::
     def _my_block(module, inputs, output) -> list[Layer]:
         return [Layer(LayerShape(...), "add")]
 
-Types of :mod:`repro.ops` (``Adder2d``, ``AdderLinear``, ``ShiftConv2d``, ``ShiftLinear``) are
-registered by class name, so this module never imports :mod:`repro.ops` and the formulas apply as
+Types of :mod:`repro.ops` (``Adder2d``, ``AdderLinear``, ``ShiftConv2d``, ``ShiftLinear``,
+``SharedConv2d``) are registered by class name, so this module never imports :mod:`repro.ops` and the formulas apply as
 soon as those classes exist.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -41,6 +47,11 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 OPS = ("mult", "add", "shift")
+VIEW_OPS = {"conv": "mult", "add": "add", "shift": "shift"}  # a weight-sharing layer's view -> its MACs' op
+
+
+class UncountedModuleWarning(UserWarning):
+    """A module with parameters ran, has no counting formula, and nothing inside it was counted."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,31 @@ register("Adder2d", "AdderLinear")(_typed("add"))
 register("ShiftConv2d", "ShiftLinear")(_typed("shift"))
 
 
+@register(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.InstanceNorm1d, nn.InstanceNorm2d,
+          nn.InstanceNorm3d, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm, nn.Embedding, nn.EmbeddingBag, nn.PReLU)
+def _no_macs(module: nn.Module, inputs: tuple, output: object) -> list[Layer]:
+    """Normalisation, embedding lookups and PReLU: parameters but no MACs (left out, as the papers do)."""
+    return []
+
+
+def active_view_op(module: nn.Module) -> str:
+    """The op (one of :data:`OPS`) of a weight-sharing layer's active view, read from its ``op`` attribute."""
+    view = getattr(module, "op", None)
+    if not isinstance(view, str) or view.lower() not in VIEW_OPS:
+        raise ValueError(f"{type(module).__name__}.op must name its active view (one of {tuple(VIEW_OPS)}), "
+                         f"got {view!r}")
+    return VIEW_OPS[view.lower()]
+
+
+@register("SharedConv2d")
+def _shared_conv2d(module: nn.Module, inputs: tuple, output: torch.Tensor) -> list[Layer]:
+    """Heterogeneous sharing (ShiftAddNAS Fig. 4a): the active view's front-sliced k x k convolution."""
+    x, k = inputs[0], module.kernel_size
+    shape = LayerShape(x.shape[1], output.shape[1], out_h=output.shape[0] * output.shape[2], out_w=output.shape[3],
+                       kernel_h=k, kernel_w=k, stride=module.stride)
+    return [Layer(shape, active_view_op(module))]
+
+
 def matmul_layer(a_shape: Sequence[int], b_shape: Sequence[int]) -> LayerShape:
     """``[..., m, k] x [..., k, n]`` as b groups of C=k, M=n, E=m (b = product of the batch dims)."""
     *batch, m, k = a_shape
@@ -267,6 +303,8 @@ class _Hooks:
         self.names: list[str] = [""]
         self.depth = 0
         self.rows: list[dict] = []
+        self.starts: list[int] = []
+        self.uncounted: dict[str, list[str]] = {}
         self.handles = []
         for name, module in model.named_modules():
             fn = formula_for(module)
@@ -293,6 +331,7 @@ class _Hooks:
     def _pre(self, name: str, fn: Formula | None):
         def hook(module, inputs):
             self.names.append(name)
+            self.starts.append(len(self.rows))
             if fn is not None:
                 self.depth += 1
         return hook
@@ -300,15 +339,32 @@ class _Hooks:
     def _post(self, name: str, fn: Formula | None):
         def hook(module, inputs, output):
             self.names.pop()
+            start = self.starts.pop()
             if fn is not None:
                 self.depth -= 1
                 if self.depth == 0:
                     self.add(name, type(module).__name__, fn(module, inputs, output))
+            elif (self.depth == 0 and len(self.rows) == start and not self.excluded(name)
+                  and _owns_parameters(module)):
+                self.uncounted.setdefault(type(module).__name__, []).append(name)
         return hook
+
+    def warn_uncounted(self) -> None:
+        """One :class:`UncountedModuleWarning` per type of parameterised module that nothing counted."""
+        for kind, names in self.uncounted.items():
+            warnings.warn(f"{kind} has parameters but no counting formula and nothing inside it was counted "
+                          f"({len(names)} module(s), e.g. {names[0]!r}): counted as 0 MACs; register a formula "
+                          f"with repro.cost.counting.register", UncountedModuleWarning, stacklevel=3)
 
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+
+
+def _owns_parameters(module: nn.Module) -> bool:
+    """Whether the module holds parameters itself (directly or in a ParameterDict / ParameterList)."""
+    holders = [module, *(c for c in module.children() if isinstance(c, (nn.ParameterDict, nn.ParameterList)))]
+    return any(True for h in holders for _ in h.parameters(recurse=False))
 
 
 def _weight_pairs(model: nn.Module) -> set[int]:
@@ -358,6 +414,7 @@ def count(model: nn.Module, example: torch.Tensor | Sequence[int] | tuple, *,
             model(*args)
     finally:
         hooks.remove()
+    hooks.warn_uncounted()
     cols = ["name", "type", "op", *_SHAPE_COLUMNS, "macs", *OPS]
     layers = pd.DataFrame(hooks.rows, columns=cols)
     totals = {k: int(layers[k].sum()) for k in ("macs", *OPS)}

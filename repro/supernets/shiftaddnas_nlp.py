@@ -78,7 +78,8 @@ class LocalMixer(nn.Module):
     ``ops`` are the local ops this layer may run; their weights follow ``sharing``
     (:mod:`repro.ops.weight_sharing`). Weights are ``(C, C, kernel)``, drawn from N(0, 1) (the Conv
     view's KL target and AdderNet's init; a LayerNorm follows every op); a subnet of width ``c``
-    uses ``[:c, :c, :]``.
+    uses ``[:c, :c, :]``. ``op`` is the active view (:meth:`set_op`; ``forward`` sets it from its ``op``
+    argument), which the cost counter reads.
     """
 
     def __init__(self, channels: int, kernel: int, ops: tuple[str, ...], sharing: str, causal: bool):
@@ -91,7 +92,13 @@ class LocalMixer(nn.Module):
         self.biases = nn.ParameterDict({n: nn.Parameter(torch.zeros(channels)) for n in names})
         self.norms = nn.ModuleDict({op: nn.LayerNorm(channels) for op in ops})
         self.transform = make_kernel() if sharing == "heterogeneous" and "Add" in ops else None
-        self.active: str | None = None
+        self.op: str | None = None
+
+    def set_op(self, op: str) -> "LocalMixer":
+        """Choose the active view: one of ``ops`` (``"Conv"``, ``"Shift"``, ``"Add"``)."""
+        check_choice("op", op, self.ops)
+        self.op = op
+        return self
 
     def _key(self, op: str) -> str:
         return op if self.sharing == "none" else "pool"
@@ -104,7 +111,7 @@ class LocalMixer(nn.Module):
         return self.transform(w) if op == "Add" and self.transform is not None else w
 
     def forward(self, x: torch.Tensor, op: str, pad: torch.Tensor | None) -> torch.Tensor:
-        self.active = op
+        self.set_op(op)
         b, t, c = x.shape
         k = self.kernel
         if pad is not None:
@@ -133,7 +140,7 @@ def _local_mixer_layers(module: LocalMixer, inputs: tuple, output: torch.Tensor)
     """Cost counting: a 1-D convolution over ``tokens`` of width ``kernel``, MACs of the active op."""
     c = output.shape[-1]
     shape = LayerShape(c, c, out_h=output.numel() // c, kernel_w=module.kernel)
-    return [Layer(shape, LOCAL_OPS[module.active])]
+    return [Layer(shape, LOCAL_OPS[module.op])]
 
 
 @dataclass(frozen=True)
