@@ -10,11 +10,12 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from repro import evidence as _evidence
 from repro.paths import figures_dir
 
 MODES = ("exact", "scaled", "reported", "diagram")
 KINDS = ("figure", "table", "figure+table")
-VERDICTS = ("holds", "does not hold", "not testable at this scale", "n/a")
+VERDICTS = _evidence.OUTCOMES + (_evidence.NOT_APPLICABLE,)
 PAPERS = {
     "sa": "ShiftAddNAS (hybrid Conv/Attn/Shift/Add search, heterogeneous weight sharing)",
     "bs": "ShiftNAS: bit-shift networks searched with a DOTS-style strategy",
@@ -187,20 +188,26 @@ def for_notebook(notebook: str) -> list[Artifact]:
     return [a for a in REGISTRY if a.notebook == notebook]
 
 
-def record(artifact_id: str, measured: str, verdict: str, reason: str = "", *,
+def record(artifact_id: str, measured: str, evidence: "evidence.Evidence", *,
            out_dir: Path | None = None, profile: str | None = None, **numbers: float) -> Path:
-    """Write what our run measured for an artifact and the verdict on the paper's claim.
+    """Write what our run measured for an artifact and the evidence rule's verdict on the paper's claim.
 
-    ``verdict`` is one of :data:`VERDICTS`; ``reason`` says why when the claim is not testable or
-    did not hold; ``numbers`` are the key values (for example ``kendall_tau=0.41``).
+    The verdict and its reason come from ``evidence`` (:mod:`repro.evidence`), never from the caller;
+    ``numbers`` are the key values (for example ``kendall_tau=0.41``). Scaled artifacts must carry an
+    interval (``n >= 2``) or a failed gate, or be labelled *by construction*.
     """
     art = get(artifact_id)
-    if verdict not in VERDICTS:
-        raise ValueError(f"unknown verdict {verdict!r}; valid verdicts: {VERDICTS}")
+    if not isinstance(evidence, _evidence.Evidence):
+        raise TypeError(f"{artifact_id}: record() needs an Evidence from repro.evidence, got {type(evidence).__name__}")
+    ev = evidence
+    if art.mode == "scaled" and ev.verdict in (_evidence.HOLDS, _evidence.DOES_NOT_HOLD, _evidence.INCONCLUSIVE) \
+            and ev.n < 2:
+        raise ValueError(f"{artifact_id} is scaled: its verdict needs an interval over n >= 2, got n = {ev.n}")
     path = Path(out_dir or figures_dir()) / "results" / f"{art.id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"id": art.id, "mode": art.mode, "claim": art.claim, "measured": measured,
-               "verdict": verdict, "reason": reason, "profile": profile, "numbers": numbers}
+               "verdict": ev.verdict, "reason": ev.reason, "profile": profile, "numbers": numbers,
+               "evidence": ev.to_dict()}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=float) + "\n")
     tmp.replace(path)

@@ -4,7 +4,7 @@
     ctx.profile.weights.epochs          # the profile's knobs
     ctx.save_figure(fig, "sa-fig3")     # PNG + PDF into the figures folder
     ctx.save_table(df, "sa-table5")     # CSV + Markdown + LaTeX
-    ctx.record("sa-fig3", measured=..., verdict="holds")
+    ctx.record("sa-fig3", measured=..., evidence=evidence.paired(...))
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from repro import artifacts, outputs
+from repro.evidence import Evidence
 from repro.paths import figures_dir
 from repro.profiles import Profile, get_profile
 
@@ -42,8 +43,9 @@ class Context:
     def save_table(self, df, name: str, **kw) -> list[Path]:
         return outputs.save_table(df, name, self.out, **kw)
 
-    def record(self, artifact_id: str, measured: str, verdict: str, reason: str = "", **numbers) -> Path:
-        return artifacts.record(artifact_id, measured, verdict, reason, out_dir=self.out,
+    def record(self, artifact_id: str, measured: str, evidence: Evidence, **numbers) -> Path:
+        """Write the artifact's result; the verdict is ``evidence.verdict`` (:mod:`repro.evidence`)."""
+        return artifacts.record(artifact_id, measured, evidence, out_dir=self.out,
                                 profile=self.profile.name, **numbers)
 
 

@@ -183,6 +183,8 @@ class Profile:
     """One run profile: a name, the seed, the per-notebook timeout, and one section per area."""
     name: str
     seed: int = 0
+    #: Seeds of a scaled claim (paired across its arms): seed, seed + 1, ... (evidence issue: smoke 2, else >= 3).
+    seeds: int = 3
     notebook_timeout_s: int | None = 600
     data: DataConfig = field(default_factory=DataConfig)
     weights: WeightsConfig = field(default_factory=WeightsConfig)
@@ -195,6 +197,13 @@ class Profile:
     def __post_init__(self) -> None:
         if self.name not in PROFILE_NAMES:
             raise ConfigError(f"unknown profile {self.name!r}; valid profiles: {', '.join(PROFILE_NAMES)}")
+        if not (isinstance(self.seeds, int) and self.seeds >= 1):
+            raise ConfigError(f"profile {self.name!r}: seeds must be an integer >= 1, got {self.seeds!r}")
+
+    @property
+    def seed_list(self) -> tuple[int, ...]:
+        """The seeds every scaled claim runs over (paired across arms)."""
+        return tuple(range(self.seed, self.seed + self.seeds))
 
     def override(self, overrides: dict[str, Any] | None) -> "Profile":
         """A copy with ``{"section.field": value}`` overrides; an unknown key names the valid ones."""
@@ -203,8 +212,8 @@ class Profile:
             section, _, name = key.partition(".")
             sections = [f.name for f in fields(self) if dataclasses.is_dataclass(getattr(self, f.name))]
             if not name:
-                if section not in ("seed", "notebook_timeout_s"):
-                    raise ConfigError(f"unknown override {key!r}; valid: seed, notebook_timeout_s, "
+                if section not in ("seed", "seeds", "notebook_timeout_s"):
+                    raise ConfigError(f"unknown override {key!r}; valid: seed, seeds, notebook_timeout_s, "
                                       f"or SECTION.FIELD with SECTION in {sections}")
                 prof = replace(prof, **{section: value})
                 continue
@@ -228,6 +237,7 @@ def _profiles() -> dict[str, Profile]:
     return {
         "smoke": Profile(
             name="smoke",
+            seeds=2,
             notebook_timeout_s=600,
             data=DataConfig(fashion_train_subset=2000, fashion_test_subset=500, corpus_max_pairs=2000,
                             spm_vocab_size=1000),
