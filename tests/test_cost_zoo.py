@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from torch import nn
@@ -27,15 +28,17 @@ def test_models_are_registered_at_their_definition_and_listed_by_pattern():
 
 
 def test_register_model_decorator():
-    @zoo.register_model("test-tiny-linear", (1, 8), zoo.Conventions(note="a test model"))
+    name = f"test-linear-{uuid.uuid4().hex[:8]}"                # fresh, so the test can run again in one process
+
+    @zoo.register_model(name, (1, 8), zoo.Conventions(note="a test model"))
     def tiny(resolution):
         return nn.Linear(8, 4)
 
-    assert "test-tiny-linear" in zoo.names("test-*")
-    c = zoo.cost("test-tiny-linear")
+    assert name in zoo.names("test-linear-*")
+    c = zoo.cost(name)
     assert (c["params"], c["macs"], c["conventions"]) == (8 * 4 + 4, 8 * 4, "a test model")
     with pytest.raises(ValueError, match="already registered"):
-        zoo.register_model("test-tiny-linear", (1, 8))(lambda r: nn.Linear(8, 2))
+        zoo.register_model(name, (1, 8))(lambda r: nn.Linear(8, 2))
 
 
 def test_transformer_big_under_hat_conventions():
