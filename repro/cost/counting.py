@@ -31,8 +31,8 @@ Registering a new module type::
         return [Layer(LayerShape(...), "add")]
 
 Types of :mod:`repro.ops` (``Adder2d``, ``AdderLinear``, ``ShiftConv2d``, ``ShiftLinear``,
-``SharedConv2d``) are registered by class name, so this module never imports :mod:`repro.ops` and the formulas apply as
-soon as those classes exist.
+``SharedConv2d``) are registered by class name, so this module never imports :mod:`repro.ops` and
+the formulas apply as soon as those classes exist.
 """
 from __future__ import annotations
 
