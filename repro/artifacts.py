@@ -201,7 +201,7 @@ def record(artifact_id: str, measured: str, evidence: "evidence.Evidence", *,
         raise TypeError(f"{artifact_id}: record() needs an Evidence from repro.evidence, got {type(evidence).__name__}")
     ev = evidence
     if "scaled" in art.mode and ev.verdict in (_evidence.HOLDS, _evidence.DOES_NOT_HOLD, _evidence.INCONCLUSIVE) \
-            and ev.n < 2:
+            and ev.n < 2 and ev.direction != "within":  # "within": an exact comparison (one number vs the paper's)
         raise ValueError(f"{artifact_id} is scaled: its verdict needs an interval over n >= 2, got n = {ev.n}")
     path = Path(out_dir or figures_dir()) / "results" / f"{art.id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro import artifacts, reported
+from repro import artifacts, evidence, reported
 from repro.paths import figures_dir
 from repro.report import paper_order
 
@@ -250,3 +250,12 @@ def reported_finding(artifact_id: str) -> tuple[str, bool]:
     if artifact_id not in _REPORTED_FINDINGS:
         raise KeyError(f"no finding for {artifact_id!r}; valid ids: {', '.join(_REPORTED_FINDINGS)}")
     return _REPORTED_FINDINGS[artifact_id](reported.load(artifact_id))
+
+
+def reported_result(artifact_id: str) -> tuple[str, evidence.Evidence]:
+    """The ``measured`` text and the evidence of a purely reported table: nothing computed, so *n/a*."""
+    finding, consistent = reported_finding(artifact_id)
+    measured = f"Reported only, nothing computed. By the paper's numbers: {finding}."
+    return measured, evidence.not_applicable(
+        "reported-only table: the experiment is beyond this project's scale; the paper's own numbers are "
+        f"{'consistent' if consistent else 'NOT consistent'} with its claim")

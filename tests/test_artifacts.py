@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from repro import artifacts
+from repro import artifacts, evidence
 from repro.__main__ import main
 from repro.paths import REPO_ROOT
 
@@ -60,14 +60,19 @@ def test_get_unknown_id_lists_the_valid_ones():
 
 
 def test_record_writes_the_verdict(out_dir):
-    path = artifacts.record("ps-fig2", "Irwin-Hall fits", "holds", out_dir=out_dir, profile="smoke", ks=0.01)
+    ev = evidence.exact(0.01, 0.0, unit="KS", abs_tol=0.05)
+    path = artifacts.record("ps-fig2", "Irwin-Hall fits", ev, out_dir=out_dir, profile="smoke", ks=0.01)
     payload = json.loads(path.read_text())
     assert path == out_dir / "results" / "ps-fig2.json"
     assert payload["verdict"] == "holds" and payload["numbers"] == {"ks": 0.01}
+    assert payload["evidence"]["effect"] == 0.01 and payload["evidence"]["n"] == 1
     assert payload["claim"] == artifacts.get("ps-fig2").claim and payload["profile"] == "smoke"
     assert artifacts.load_result("ps-fig2", out_dir) == payload
-    with pytest.raises(ValueError, match="valid verdicts"):
-        artifacts.record("ps-fig2", "x", "mostly", out_dir=out_dir)
+    with pytest.raises(TypeError, match="needs an Evidence"):
+        artifacts.record("ps-fig2", "x", "holds", out_dir=out_dir)
+    with pytest.raises(ValueError, match="needs an interval"):  # a scaled claim from one seed
+        artifacts.record("ps-fig4", "x", evidence.decide(1.0, (0.5, 1.5), 1, unit="pp", method="one seed", min_n=1),
+                         out_dir=out_dir)
 
 
 def test_cli_json_lists_every_artifact_with_presence(out_dir, capsys):

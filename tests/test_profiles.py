@@ -41,7 +41,7 @@ def test_overrides():
 
 
 def test_unknown_override_keys_name_the_valid_ones():
-    sections = [f.name for f in fields(Profile) if f.name not in ("name", "seed", "notebook_timeout_s")]
+    sections = [f.name for f in fields(Profile) if f.name not in ("name", "seed", "seeds", "notebook_timeout_s")]
     with pytest.raises(ConfigError, match="valid sections") as err:
         get_profile("smoke", {"dataset.spm_vocab_size": 1})
     assert all(s in str(err.value) for s in sections)
@@ -65,3 +65,11 @@ def test_to_dict_holds_every_section():
     d = get_profile("default").to_dict()
     assert d["name"] == "default" and d["data"]["spm_vocab_size"] == 8000
     assert set(d) == {f.name for f in fields(Profile)}
+
+
+def test_seeds_per_profile_and_validation():
+    assert get_profile("smoke").seed_list == (0, 1)
+    assert len(get_profile("default").seed_list) >= 3 and len(get_profile("paper").seed_list) >= 3
+    assert get_profile("default", {"seed": 5, "seeds": 2}).seed_list == (5, 6)
+    with pytest.raises(ConfigError, match="seeds must be an integer >= 1"):
+        get_profile("default", {"seeds": 0})

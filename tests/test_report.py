@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from repro import artifacts, outputs, reported, report, tables
+from repro import artifacts, evidence, outputs, reported, report, tables
 
 MANIFEST = {"profile": "smoke", "started": "2026-01-02T03:04:05+00:00", "commit": "0123456789abcdef0123",
             "dirty": True, "device": {"platform": "Linux-x86_64", "cpus": 2, "torch_threads": 2, "gpu": None},
@@ -24,18 +24,21 @@ def fake_run(out_dir):
     fig = plt.figure()
     outputs.save_figure(fig, "ps-fig2", out_dir)
     plt.close(fig)
-    artifacts.record("ps-fig2", "FLOPs of 1000 subnets look normal", "holds", out_dir=out_dir,
-                     profile="smoke", skew=0.05)
+    artifacts.record("ps-fig2", "FLOPs of 1000 subnets look normal",
+                     evidence.exact(0.05, 0.0, unit="skew", abs_tol=0.1), out_dir=out_dir, profile="smoke", skew=0.05)
     ours = pd.DataFrame({"ShiftAddNAS": ["w/ HWS", "w/ Naive WS"], "Kendall τ": [0.31, 0.12]})
     outputs.save_table(tables.side_by_side("sa-table5", ours, ["ShiftAddNAS"], "smoke", ["Kendall τ"]),
                        "sa-table5", out_dir, caption="ablation")
-    artifacts.record("sa-table5", "tau 0.31 vs 0.12", "does not hold", "too few subnets", out_dir=out_dir,
-                     profile="smoke")
+    artifacts.record("sa-table5", "tau 0.31 vs 0.12",
+                     evidence.paired([0.1, 0.12, 0.11], [0.3, 0.31, 0.33], unit="tau",
+                                     gates=[evidence.gate("standalone accuracy (%)", 86.0, 84.0)]),
+                     out_dir=out_dir, profile="smoke")
     rep = reported.load("ps-table6")
     outputs.save_table(rep.rename(columns=lambda c: c if c == "Backbone" else tables.reported_label(c)),
                        "ps-table6", out_dir, caption="segmentation (reported)")
-    artifacts.record("ps-table6", "transcribed", "n/a", "reported only", out_dir=out_dir, profile="smoke")
-    artifacts.record("bs-table4", "nothing drawn yet", "not testable at this scale", "no GPU", out_dir=out_dir)
+    artifacts.record("ps-table6", "transcribed", evidence.not_applicable("reported only"), out_dir=out_dir,
+                     profile="smoke")
+    artifacts.record("bs-table4", "nothing drawn yet", evidence.not_testable("no GPU"), out_dir=out_dir)
     return out_dir
 
 
@@ -71,7 +74,10 @@ def test_report_header_counts_and_summary(fake_run):
     rows = [line for line in summary.splitlines() if line.startswith("| [")]
     assert len(rows) == total
     assert "| [sa-table5](#sa-table5) |" in summary and summary.count("| missing |") == total - 4
-    assert "**does not hold**" in next(r for r in rows if "sa-table5" in r)
+    row = next(r for r in rows if "sa-table5" in r)
+    assert "**does not hold**" in row
+    # the effect and interval by hand: differences -0.2, -0.19, -0.22 -> mean -0.203; n = 3; the gate passed
+    assert "| -0.203 tau [" in row and "| 3 |" in row and "standalone accuracy (%) 86≥84 ✓" in row
 
 
 def test_report_sections_in_paper_order_with_content(fake_run):
@@ -82,7 +88,8 @@ def test_report_sections_in_paper_order_with_content(fake_run):
     assert "![ps-fig2](ps-fig2.png)" in section and "**holds**" in section and "skew = 0.05" in section
     assert "(profile `smoke`)" in section and "Paper's numbers" not in section  # no transcription for ps-fig2
     section = text.split('<a id="sa-table5"></a>')[1].split("<a id=")[0]
-    assert "**ablation**" in section and "Kendall τ [reported]" in section and "too few subnets" in section
+    assert "**ablation**" in section and "Kendall τ [reported]" in section and "excludes zero against" in section
+    assert "- **Evidence:** -0.203 tau [" in section and "n = 3" in section and "Student t" in section
     assert "`data/reported/sa-table5.csv` (Table 5 (Sec. 4.4)" in section
     section = text.split('<a id="bs-table4"></a>')[1].split("<a id=")[0]
     assert "not testable at this scale" in section and "`bs-table4.csv`" in section  # files still missing
