@@ -45,7 +45,8 @@ def imported_modules(path: Path) -> set[str]:
             else:
                 found.add(module)
         elif (isinstance(node, ast.Call)
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module" and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
             found.add(node.args[0].value)
     return found
 
