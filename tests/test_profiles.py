@@ -48,9 +48,9 @@ def test_unknown_override_keys_name_the_valid_ones():
     with pytest.raises(ConfigError, match="valid fields") as err:
         get_profile("smoke", {"data.vocab": 1})
     assert all(f.name in str(err.value) for f in fields(DataConfig))
-    with pytest.raises(ConfigError, match="valid: seed, notebook_timeout_s"):
+    with pytest.raises(ConfigError, match="valid: seed, seeds, notebook_timeout_s"):
         get_profile("smoke", {"data": 1})
-    with pytest.raises(ConfigError, match="valid: seed, notebook_timeout_s"):
+    with pytest.raises(ConfigError, match="valid: seed, seeds, notebook_timeout_s"):
         get_profile("smoke", {"epochs": 1})
 
 
