@@ -7,11 +7,12 @@ import random
 import pytest
 import torch
 
-from repro.search.generator import (ArchitectureGenerator, configs, hit_rate, prefix_masks, rejection_sample,
+from repro.search.generator import (ArchitectureGenerator, configs, hit_rate, rejection_sample,
                                     resource_loss, train_on_resource_loss)
 from repro.search.probability_shift import FlopsBins
 from repro.spaces.autoformer import get_space
 from repro.spaces.bignas_cnn import get_space as cnn_space
+from repro.spaces.masks import depth_masks, prefix_masks
 from repro.supernets.cnn import CNNSupernet, kernel_masks
 from repro.supernets.vit import ViTSupernet
 
@@ -28,6 +29,10 @@ def test_prefix_masks_are_the_papers_example():
     assert (torch.tensor([0.5, 0.0, 0.5]) @ m).tolist() == [1, 0.5, 0.5]
     with pytest.raises(ValueError, match="0..3"):
         prefix_masks([4], 3)
+
+
+def test_depth_masks_gate_the_first_layers():
+    assert depth_masks([2, 3]).tolist() == [[1, 1, 0], [1, 1, 1]]
 
 
 def test_supernet_masks_map_one_hot_policies_to_prefixes():

@@ -35,6 +35,7 @@ from repro.profiles import ProbShiftConfig
 from repro.search import generator as ag
 from repro.search import probability_shift as ps
 from repro.spaces.autoformer import PAPER_SPACES, ViTSpace, get_space
+from repro.spaces.masks import prefix_masks
 from repro.supernets import vit
 from repro.train.basic import evaluate, loader, train_classifier
 
@@ -447,7 +448,7 @@ def plot_generator(space: ViTSpace) -> plt.Figure:
     a.set_xlim(-0.3, len(steps) * 2.0)
     a.set_ylim(-0.6, 2.2)
     a.axis("off")
-    m = ag.prefix_masks(space.num_heads, space.max_heads)
+    m = prefix_masks(space.num_heads, space.max_heads)
     b.imshow(m, cmap="Blues", vmin=0, vmax=1.5)
     b.set_yticks(range(len(space.num_heads)), [f"{h} heads" for h in space.num_heads])
     b.set_xticks(range(space.max_heads), [f"head {j}" for j in range(space.max_heads)])

@@ -4,7 +4,7 @@ An LSTM cell (64 hidden units) reads a target FLOPs ``C`` and emits one decision
 dimension of the space, one step at a time; a fully connected head per kind of decision (embed,
 depth, heads, MLP ratio for the ViT space: the paper's 4 FC layers) turns its state into logits,
 and Gumbel-softmax turns the logits into a one-hot policy that is fed back as the next input.
-Prefix-mask matrices (Eq. 9) map a one-hot policy onto the entangled weights so the task loss
+Prefix-mask matrices (Eq. 9, :mod:`repro.spaces.masks`) map a one-hot policy onto the entangled weights so the task loss
 reaches the generator, and the resource loss of Eq. 10, ``lambda * (FLOPs(p) - C)^2``, teaches it
 to hit its target. A space exposes ``decisions()``, ``config_from_indices()`` and
 ``flops_from_policies()``; a supernet exposes ``masks(policies)`` and ``forward(x, masks)``.
@@ -20,22 +20,10 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from repro.spaces.base import Config
+from repro.spaces.masks import Policies
 
 if TYPE_CHECKING:
     from repro.search.probability_shift import FlopsBins
-
-Policies = dict[str, Tensor]
-
-
-def prefix_masks(sizes: Sequence[int], length: int, dtype: torch.dtype | None = None) -> Tensor:
-    """Eq. 9's matrix ``M``: row ``i`` keeps the first ``sizes[i]`` of ``length`` units.
-
-    Heads choosable in (1, 2, 3) give ``[[1,0,0],[1,1,0],[1,1,1]]``; ``p @ M`` is the mask of a policy.
-    """
-    if max(sizes) > length or min(sizes) < 0:
-        raise ValueError(f"sizes {list(sizes)} must lie in 0..{length}")
-    return (torch.arange(length)[None, :] < torch.tensor(sizes)[:, None]).to(dtype or torch.get_default_dtype())
-
 
 class ArchitectureGenerator(nn.Module):
     """LSTM generator of one-hot policies given a target FLOPs (normalised by ``flops_range``)."""

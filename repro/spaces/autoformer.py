@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 from repro.registry import register
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
+from repro.spaces.masks import depth_masks
 
 Decision = tuple[str, str, tuple]  # (name, kind, choices): one step of the architecture generator
 
@@ -215,13 +216,6 @@ _CHOICES = {"num_heads": "num_heads", "mlp_ratio": "mlp_ratios"}
 def hidden_width(ratio: float, embed: int) -> int:
     """The MLP hidden width of a layer: ``int(ratio * embed_dim)`` (AutoFormer)."""
     return int(ratio * embed)
-
-
-def depth_masks(depths: Sequence[int], dtype=None):
-    """Prefix masks of the depth decision: row ``i`` gates layers ``0 .. depths[i]-1`` (Eq. 9)."""
-    import torch
-
-    return torch.tensor([[1.0 if layer < d else 0.0 for layer in range(max(depths))] for d in depths], dtype=dtype)
 
 
 # The paper's spaces (DESIGN 7; AutoFormer Table 1), 224 x 224 ImageNet, patch 16, head width 64.

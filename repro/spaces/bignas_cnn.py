@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from repro.registry import register
-from repro.spaces.autoformer import Decision, depth_masks
+from repro.spaces.autoformer import Decision
+from repro.spaces.masks import depth_masks
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
 
 

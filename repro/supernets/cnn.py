@@ -12,9 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from repro.search.generator import Policies, prefix_masks
-from repro.spaces.autoformer import depth_masks
 from repro.spaces.base import Config
+from repro.spaces.masks import Policies, depth_masks, prefix_masks
 from repro.spaces.bignas_cnn import CNNSpace
 
 Masks = dict[str, Tensor]

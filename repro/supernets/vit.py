@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from repro.search.generator import Policies, prefix_masks
-from repro.spaces.autoformer import ViTSpace, depth_masks, hidden_width
+from repro.spaces.autoformer import ViTSpace, hidden_width
 from repro.spaces.base import Config
+from repro.spaces.masks import Policies, depth_masks, prefix_masks
 
 Masks = dict[str, Tensor]
 
