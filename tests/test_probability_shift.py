@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
 from repro.search.generator import ArchitectureGenerator
-from repro.search.probability_shift import FlopsBins, SamplingDistribution, TrainConfig, train_supernet, update_distribution
+from repro.search.probability_shift import (FlopsBins, SamplingDistribution, TrainConfig, bin_gradient_score,
+                                           total_variation, train_supernet, update_distribution)
 from repro.spaces.autoformer import get_space
 from repro.supernets.vit import ViTSupernet
 
@@ -34,44 +35,59 @@ def test_draw_is_one_hot_with_the_bin_centre_as_target_and_a_gradient_for_every_
     assert (dist.logits.grad != 0).all()
 
 
-def run_toy(improvement, steps: int = 400) -> torch.Tensor:
+def run_toy(improvement, direction: str = "paper", steps: int = 400) -> torch.Tensor:
     """Algorithm 2 when the loss at w_{t-1} is 0 and at w_t is -improvement(target)."""
     torch.manual_seed(0)
     dist = SamplingDistribution(FlopsBins(0.0, 5.0, 1.0))
     opt = torch.optim.Adam(dist.parameters(), lr=0.05, maximize=True)
     for _ in range(steps):
-        update_distribution(dist, opt, lambda c: (0.0 * c, -improvement(c)))
+        update_distribution(dist, opt, lambda c: (0.0 * c, -improvement(c)), direction=direction)
     return dist.probs()
 
 
-def test_update_moves_probability_to_the_bin_that_improves_most():
-    probs = run_toy(lambda c: c)                       # larger subnets improve more: the top bin wins
-    assert probs.argmax() == 4 and probs[4] > 0.8
-
-
-def test_update_finds_an_interior_optimum():
-    probs = run_toy(lambda c: -(c - 2.5) ** 2)         # the middle bin (centre 2.5) improves most
+def test_paper_direction_moves_probability_to_the_bin_whose_loss_falls_least():
+    # Eq. 5-8 ascend L(w_t) - L(w_{t-1}): where the loss fell least (the least trained bin) gains
+    probs = run_toy(lambda c: c)                       # larger subnets improve more: the bottom bin wins
+    assert probs.argmax() == 0 and probs[0] > 0.8
+    probs = run_toy(lambda c: (c - 2.5) ** 2)          # the middle bin (centre 2.5) improves least
     assert probs.argmax() == 2 and probs[2] > 0.5
 
 
-def test_update_returns_the_finite_difference_gradient():
+def test_reversed_direction_mirrors_it():
+    probs = run_toy(lambda c: c, direction="reversed")
+    assert probs.argmax() == 4 and probs[4] > 0.8
+
+
+@pytest.mark.parametrize("direction, sign", [("paper", 1.0), ("reversed", -1.0)])
+def test_one_update_by_hand(direction, sign):
     dist = SamplingDistribution(FlopsBins(0.0, 3.0, 1.0))
-    dist.logits.data = torch.tensor([0.3, -0.2, 0.1])
-    opt = torch.optim.SGD(dist.parameters(), lr=0.0)
+    start = torch.tensor([0.3, -0.2, 0.1])
+    dist.logits.data = start.clone()
+    opt = torch.optim.SGD(dist.parameters(), lr=0.5, maximize=True)
     torch.manual_seed(5)
-    grad, decrease = update_distribution(dist, opt, lambda c: (3 * c, c))
+    grad, decrease = update_distribution(dist, opt, lambda c: (3 * c, c), direction=direction)
     torch.manual_seed(5)                               # the same Gumbel draw, by hand
     g = -torch.log(-torch.log(torch.rand(3)))
-    s = (dist.logits.detach() + g).softmax(0)
+    s = (start + g).softmax(0)
     centres = torch.tensor([0.5, 1.5, 2.5])
-    # grad_B [L(w_{t-1}) - L(w_t)] = grad_B 2c, and dc/dlogit_k = s_k (centre_k - s . centres)
-    torch.testing.assert_close(grad, 2 * s * (centres - s @ centres))
+    # grad_B = grad_B [L(w_t) - L(w_{t-1})] = grad_B (c - 3c) = -2 s_k (centre_k - s . centres)
+    expected = -2 * s * (centres - s @ centres)
+    torch.testing.assert_close(grad, expected)
     assert decrease == pytest.approx(2 * centres[int(s.argmax())].item())
+    # B <- B + eta grad_B (paper), B <- B - eta grad_B (reversed)
+    torch.testing.assert_close(dist.logits.detach(), start + sign * 0.5 * expected)
+
+
+def test_total_variation_from_uniform():
+    assert total_variation([0.25] * 4) == pytest.approx(0.0)
+    assert total_variation([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.75)
 
 
 def test_config_rejects_unknown_modes():
     with pytest.raises(ConfigError, match="uniform"):
         TrainConfig(mode="greedy")
+    with pytest.raises(ConfigError, match="reversed"):
+        TrainConfig(direction="down")
     with pytest.raises(ConfigError, match="needs a generator"):
         train_supernet(None, None, None, [], [], TrainConfig(mode="shift"))
 
@@ -97,3 +113,20 @@ def test_algorithm_1_runs_shifts_the_distribution_and_resumes(tmp_path):
     resumed = run(cfg, ckpt)
     assert resumed.losses == pytest.approx(full.losses)
     assert resumed.probs[-1][1] == pytest.approx(full.probs[-1][1])
+
+
+def test_no_distribution_update_during_warm_up():
+    space = get_space("T-fashion")
+    lo, hi = space.flops(space.smallest()), space.flops(space.largest())
+    bins = FlopsBins(lo, hi, (hi - lo) / 3)
+    g = torch.Generator().manual_seed(1)
+    data = DataLoader(TensorDataset(torch.randn(16, 1, 28, 28, generator=g), torch.randint(0, 10, (16,), generator=g)),
+                      batch_size=8)
+    torch.manual_seed(0)
+    net, gen = ViTSupernet(space), ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
+    out = train_supernet(net, space, bins, data, data, TrainConfig(epochs=1, warmup_epochs=1, update_every=1), gen)
+    assert all(p == pytest.approx([1 / 3] * 3) for _, p in out.probs)
+    score, pol = bin_gradient_score(net, gen, bins, 2, {k: v.detach() for k, v in net.named_parameters()},
+                                    *next(iter(data)))
+    assert score == pytest.approx(0.0, abs=1e-6)       # w_{t-1} = w_t: the finite difference vanishes
+    assert set(pol) == {name for name, _, _ in space.decisions()}

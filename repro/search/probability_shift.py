@@ -4,13 +4,14 @@ FLOPs bins, updated by the finite difference of validation losses (Algorithms 1 
 The FLOPs range is split into bins of one width (0.1 GFLOPs at paper scale); ``B`` is a vector of
 logits over the bins. Each training step draws a target bin with hard Gumbel-softmax, the
 architecture generator turns its centre into a subnet, and the supernet and the generator take a
-step (Algorithm 1). Every ``q`` steps after the warm-up, one validation batch is run through the
-same subnet at the current weights ``w_t`` and at the weights ``w_{t-1}`` of ``q`` steps before;
-``grad_B = grad_B L(w_{t-1}) - grad_B L(w_t)`` (Algorithm 2) is the gradient of the loss decrease
-``L(w_{t-1}) - L(w_t)``, which Eq. 5-6 *maximise*: bins whose subnets are still improving fast
-(not yet sufficiently trained) gain probability. The uniform baselines are ``mode="uniform"``
-(each decision drawn uniformly, Eq. 2) and ``mode="generator"`` (the generator with ``B`` frozen
-uniform, the paper's "without probability shift").
+step (Algorithm 1). Every ``q`` steps after the warm-up (none during it), one validation batch is
+run through the same subnet at the current weights ``w_t`` and at the weights ``w_{t-1}`` of ``q``
+steps before, and ``grad_B = grad_B L(w_t) - grad_B L(w_{t-1})`` (Eq. 6 and 8) is *ascended*
+(Eq. 5), i.e. ``B <- B + eta (grad L(w_t) - grad L(w_{t-1}))``; Algorithm 2 writes the same step
+as ``grad_B = grad_{t-1} - grad_t`` followed by a minimising step. ``direction="reversed"`` is the
+ablation arm that moves ``B`` the other way (``+eta (grad L(w_{t-1}) - grad L(w_t))``). The uniform
+baselines are ``mode="uniform"`` (each decision drawn uniformly, Eq. 2) and ``mode="generator"``
+(the generator with ``B`` frozen uniform, the paper's "without probability shift").
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import bisect
 import copy
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,7 @@ from repro.profiles import ConfigError
 from repro.search.generator import ArchitectureGenerator, resource_loss, row
 
 MODES = ("uniform", "generator", "shift")
+DIRECTIONS = ("paper", "reversed")
 
 
 @dataclass(frozen=True)
@@ -86,24 +88,37 @@ class SamplingDistribution(nn.Module):
 
 
 def update_distribution(dist: SamplingDistribution, optimizer: torch.optim.Optimizer,
-                        losses: Callable[[Tensor], tuple[Tensor, Tensor]], tau: float = 1.0) -> tuple[Tensor, float]:
+                        losses: Callable[[Tensor], tuple[Tensor, Tensor]], tau: float = 1.0,
+                        direction: str = "paper") -> tuple[Tensor, float]:
     """Algorithm 2. ``losses(target)`` returns ``(L(w_{t-1}), L(w_t))`` for one subnet drawn for
     ``target`` (the same architecture and batch for both). ``optimizer`` holds ``dist.logits`` and
-    maximises (Eq. 5-6). Returns ``grad_B`` and the loss decrease ``L(w_{t-1}) - L(w_t)``."""
+    maximises (Eq. 5); it ascends ``grad_B`` (``"paper"``) or ``-grad_B`` (``"reversed"``).
+    Returns ``grad_B = grad_B L(w_t) - grad_B L(w_{t-1})`` (Eq. 6, 8) and the loss decrease
+    ``L(w_{t-1}) - L(w_t)``."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"unknown update direction {direction!r}; valid: {DIRECTIONS}")
     _, target = dist.sample(tau)
     loss_prev, loss_curr = losses(target)
     g_prev, = torch.autograd.grad(loss_prev, dist.logits, retain_graph=True)
     g_curr, = torch.autograd.grad(loss_curr, dist.logits)
+    grad_b = g_curr - g_prev
     optimizer.zero_grad(set_to_none=True)
-    dist.logits.grad = g_prev - g_curr
+    dist.logits.grad = grad_b.clone() if direction == "paper" else -grad_b
     optimizer.step()
-    return g_prev - g_curr, (loss_prev - loss_curr).item()
+    return grad_b, (loss_prev - loss_curr).item()
+
+
+def total_variation(probs: Sequence[float]) -> float:
+    """Total-variation distance of a distribution over bins from the uniform one (the start of ``B``)."""
+    p = torch.as_tensor(probs, dtype=torch.float64)
+    return 0.5 * (p - 1 / p.numel()).abs().sum().item()
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One supernet training run (Algorithm 1); validated, hashed into the cache key."""
     mode: str = "shift"
+    direction: str = "paper"     # "reversed": the ablation arm that moves B against Eq. 6 / 8
     epochs: int = 4
     warmup_epochs: int = 1       # no distribution update before (the paper: 50 of 500 epochs)
     update_every: int = 10       # q, in steps (the paper: 100)
@@ -119,6 +134,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"unknown training mode {self.mode!r}; valid: {MODES}")
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"unknown update direction {self.direction!r}; valid: {DIRECTIONS}")
         if self.epochs < 1 or self.update_every < 1 or self.lr <= 0 or self.tau <= 0:
             raise ConfigError(f"epochs, update_every, lr and tau must be positive: {self}")
 
@@ -204,7 +221,8 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
             if step % cfg.update_every == 0:
                 if cfg.mode == "shift" and epoch >= cfg.warmup_epochs:
                     xv, yv = next(val_batches)
-                    update_distribution(dist, opts["b"], _val_losses(net, gen, w_prev, xv, yv, cfg.tau), cfg.tau)
+                    update_distribution(dist, opts["b"], _val_losses(net, gen, w_prev, xv, yv, cfg.tau), cfg.tau,
+                                        cfg.direction)
                     result.probs.append((step, dist.probs().tolist()))
                 w_before, w_prev = w_prev, _params(net)
         if epoch + 1 in cfg.snapshot_epochs:  # (w_{t-1}, w_t): the last window of q steps
@@ -232,9 +250,24 @@ def _val_losses(net: nn.Module, gen: ArchitectureGenerator, w_prev: dict[str, Te
     return losses
 
 
+def bin_gradient_score(net: nn.Module, gen: ArchitectureGenerator, bins: FlopsBins, k: int,
+                       w_prev: dict[str, Tensor], x: Tensor, y: Tensor, tau: float = 1.0) -> tuple[float, dict]:
+    """Table 4's score: entry ``k`` of ``grad_B = grad_B L(w_t) - grad_B L(w_{t-1})`` (Eq. 6, 8) for
+    the subnet the generator draws for bin ``k``, at uniform ``B`` with the draw fixed to bin ``k``
+    (``net`` holds ``w_t``). Returns the score and the subnet's one-hot policies."""
+    logits = torch.zeros(bins.count, requires_grad=True)
+    soft = (logits / tau).softmax(-1)
+    onehot = F.one_hot(torch.tensor(k), bins.count).to(soft.dtype) - soft.detach() + soft
+    pol = row(gen((onehot @ torch.tensor(bins.centers))[None], tau=tau))
+    masks = net.masks(pol)
+    prev = F.cross_entropy(functional_call(net, w_prev, (x, masks)), y)
+    grad, = torch.autograd.grad(F.cross_entropy(net(x, masks), y) - prev, logits)
+    return grad[k].item(), {name: v.detach() for name, v in pol.items()}
+
+
 def loss_decrease(net: nn.Module, config: Any, w_prev: dict[str, Tensor], w_curr: dict[str, Tensor],
                   x: Tensor, y: Tensor) -> float:
-    """``L(w_{t-1}, a) - L(w_t, a)`` of one subnet on one batch: the score Table 4 ranks subnets by."""
+    """``L(w_{t-1}, a) - L(w_t, a)`` of one subnet on one batch (Table 4's second, loss-decrease score)."""
     net.set_active_subnet(config)
     with torch.no_grad():
         return (F.cross_entropy(functional_call(net, w_prev, (x,)), y)
