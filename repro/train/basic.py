@@ -1,5 +1,5 @@
-"""Plain supervised loops shared by every experiment: data loaders, a training loop with a
-progress bar, and accuracy / loss evaluation."""
+"""Plain supervised training shared by every experiment: data loaders, classifier training on the
+engine (:mod:`repro.train.engine`), and accuracy / loss evaluation."""
 from __future__ import annotations
 
 from typing import Callable, Iterable
@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+
+from repro.train import engine
 
 
 def loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int = 0, drop_last: bool = False) -> DataLoader:
@@ -18,8 +19,9 @@ def loader(dataset: Dataset, batch_size: int, *, shuffle: bool, seed: int = 0, d
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Iterable, device: torch.device | str = "cpu") -> dict[str, float]:
-    """Top-1 accuracy (in %) and mean cross-entropy of a classifier over ``data``."""
+def evaluate(model: nn.Module, data: Iterable, device: torch.device | str | None = None) -> dict[str, float]:
+    """Top-1 accuracy (in %) and mean cross-entropy of a classifier over ``data`` (on the model's device)."""
+    device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     correct = total = 0
@@ -34,35 +36,55 @@ def evaluate(model: nn.Module, data: Iterable, device: torch.device | str = "cpu
     return {"acc": 100.0 * correct / max(total, 1), "loss": loss / max(total, 1)}
 
 
+class _EpochStats(engine.Hook):
+    """Per-epoch training loss and accuracy, and the caller's ``on_epoch_end``."""
+
+    def __init__(self, steps_per_epoch: int, on_epoch_end: Callable[[int, dict], None] | None):
+        self.steps_per_epoch, self.on_epoch_end = steps_per_epoch, on_epoch_end
+        self.history: list[dict] = []
+        self.loss = self.correct = self.seen = 0.0
+
+    def observe(self, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
+        self.loss += loss.item() * y.numel()
+        self.correct += (logits.argmax(1) == y).sum().item()
+        self.seen += y.numel()
+
+    def after_step(self, step: int, loss: float) -> None:
+        if (step + 1) % self.steps_per_epoch:
+            return
+        epoch = (step + 1) // self.steps_per_epoch - 1
+        stats = {"epoch": epoch + 1, "train_loss": self.loss / self.seen, "train_acc": 100.0 * self.correct / self.seen}
+        self.loss = self.correct = self.seen = 0.0
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(epoch, stats)
+        self.history.append(stats)
+
+
 def train_classifier(model: nn.Module, data: DataLoader, epochs: int, optimizer: torch.optim.Optimizer,
                      *, scheduler=None, extra_loss: Callable[[], torch.Tensor] | None = None,
-                     device: torch.device | str = "cpu", desc: str = "train",
-                     on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
-    """Train with cross-entropy (+ ``extra_loss()``, e.g. a regulariser); returns per-epoch history.
+                     device: torch.device | str = "auto", desc: str = "train",
+                     on_epoch_end: Callable[[int, dict], None] | None = None,
+                     grad_clip: float | None = None, seed: int | None = None) -> list[dict]:
+    """Train with cross-entropy (+ ``extra_loss()``, e.g. a regulariser) on the engine; per-epoch history.
 
     ``scheduler`` is stepped once per batch. ``on_epoch_end(epoch, stats)`` may evaluate or checkpoint.
+    ``seed=None`` leaves the random state to the caller (see :class:`repro.train.engine.RunConfig`).
     """
-    model.to(device).train()
-    history = []
-    for epoch in range(epochs):
-        seen = correct = 0
-        total_loss = 0.0
-        for x, y in tqdm(data, desc=f"{desc} {epoch + 1}/{epochs}", leave=False):
-            x, y = x.to(device), y.to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            if extra_loss is not None:
-                loss = loss + extra_loss()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total_loss += loss.item() * y.numel()
-            correct += (logits.argmax(1) == y).sum().item()
-            seen += y.numel()
-        stats = {"epoch": epoch + 1, "train_loss": total_loss / seen, "train_acc": 100.0 * correct / seen}
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, stats)
-        history.append(stats)
-    return history
+    if epochs < 1:
+        return []
+    stats = _EpochStats(len(data), on_epoch_end)
+
+    def batches():
+        for _ in range(epochs):
+            yield from data
+
+    def loss_fn(net: nn.Module, batch) -> torch.Tensor:
+        x, y = batch
+        logits = net(x)
+        loss = F.cross_entropy(logits, y)
+        stats.observe(logits.detach(), y, loss.detach())
+        return loss + extra_loss() if extra_loss is not None else loss
+
+    cfg = engine.RunConfig(steps=epochs * len(data), device=str(device), grad_clip=grad_clip, seed=seed, desc=desc)
+    engine.run(model, optimizer, batches, loss_fn, cfg, hooks=[stats], scheduler=scheduler)
+    return stats.history

@@ -11,7 +11,8 @@
 * **DDP under torchrun** (:mod:`repro.train.distributed`: gloo on CPU, nccl on GPU): rank ``r``
   takes micro-batch ``i`` with ``i % world == r`` of each step, gradients are averaged;
 * **one seeding rule**: before step ``s`` the torch RNG is seeded with ``step_seed(seed, s)`` and
-  hooks draw their randomness from the same function, so a resumed run is the uninterrupted run;
+  hooks draw their randomness from the same function, so a resumed run is the uninterrupted run
+  (``seed=None`` leaves the RNG to the caller: for a run that is one piece of a longer loop);
 * **atomic checkpoints with exact resume** (:class:`repro.cache.Checkpoint`) every
   ``cfg.ckpt_every`` steps: model, optimiser, scaler, hooks' state, step and losses; with a batch
   factory the consumed batches are skipped on resume;
@@ -52,7 +53,7 @@ class RunConfig:
     grad_clip: float | None = None
     accumulate: int = 1
     ckpt_every: int = 50
-    seed: int = 0
+    seed: int | None = 0
     desc: str = "train"
 
     def __post_init__(self) -> None:
@@ -224,7 +225,8 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
                disable=not distributed.is_main(), leave=False)
     for step in bar:
         t_step = time.perf_counter()
-        torch.manual_seed(step_seed(cfg.seed, step))
+        if cfg.seed is not None:
+            torch.manual_seed(step_seed(cfg.seed, step))
         for hook in hooks:
             hook.before_step(step)
         lrs = [lr for lr in (hook.lr(step) for hook in hooks) if lr is not None]

@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
 from repro.spaces.base import SearchSpace
-from repro.train import distributed
+from repro.train import engine
 
 Batches = Iterable[Any] | Callable[[], Iterator[Any]]
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
@@ -47,29 +45,26 @@ def warmup_cosine(step: int, steps: int, warmup_steps: int, lr: float, start_lr:
     return 0.5 * lr * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-class _StepLoss(nn.Module):
-    """The whole step loss inside one ``forward``, so DDP sees every parameter it uses."""
+class _WarmupCosine(engine.Hook):
+    """Sec. 4.1's schedule as an engine hook, plus the caller's ``before_step``."""
 
-    def __init__(self, model: nn.Module, loss_fn: LossFn):
-        super().__init__()
-        self.model = model
-        self.loss_fn = loss_fn
+    def __init__(self, steps: int, warmup_steps: int, lr: float, before: Callable[[int], None] | None):
+        self.steps, self.warmup_steps, self.peak, self.before = steps, warmup_steps, lr, before
 
-    def forward(self, batch: Any) -> torch.Tensor:
-        loss = self.loss_fn(self.model, batch)
-        reg = getattr(self.model, "regularization_loss", None)
-        return loss + reg() if reg is not None else loss
+    def before_step(self, step: int) -> None:
+        if self.before is not None:
+            self.before(step)
 
-
-def _step_seed(seed: int, step: int) -> int:
-    return seed * 1_000_003 + step
+    def lr(self, step: int) -> float:
+        return warmup_cosine(step, self.steps, self.warmup_steps, self.peak)
 
 
 def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: int, lr: float,
                 warmup_steps: int, weight_decay: float = 0.0, ckpt: Checkpoint | None = None,
                 ckpt_every: int = 50, seed: int = 0, desc: str = "",
-                before_step: Callable[[int], None] | None = None) -> OneShotResult:
-    """Train ``model`` for ``steps`` steps (Adam, warmup + cosine), resumable through ``ckpt``.
+                before_step: Callable[[int], None] | None = None, device: str = "auto",
+                grad_clip: float | None = None) -> OneShotResult:
+    """Train ``model`` for ``steps`` steps (AdamW, warmup + cosine) on the engine, resumable through ``ckpt``.
 
     ``before_step(step)`` runs before each forward (one-shot training samples the subnet there).
     ``batches`` is an iterable or a factory of iterators; with a factory a resumed run skips the
@@ -78,58 +73,12 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
     if steps < 1 or lr <= 0 or warmup_steps < 0 or ckpt_every < 1:
         raise ValueError(f"need steps >= 1, lr > 0, warmup_steps >= 0, ckpt_every >= 1; got "
                          f"steps={steps}, lr={lr}, warmup_steps={warmup_steps}, ckpt_every={ckpt_every}")
-    world, rank = distributed.world_size(), distributed.rank()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    start, losses, elapsed = 0, [], 0.0
-    state = ckpt.load() if ckpt is not None else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, losses, elapsed = state["step"], list(state["losses"]), state["wall_clock_s"]
-    step_loss = _StepLoss(model, loss_fn)
-    runner: nn.Module = step_loss
-    if distributed.is_distributed():
-        runner = nn.parallel.DistributedDataParallel(step_loss, find_unused_parameters=True)
-    it = iter(batches() if callable(batches) else batches)
-    if callable(batches):
-        for _ in range(start * world):
-            next(it)
-
-    def save(step: int, spent: float) -> None:
-        if ckpt is not None and distributed.is_main():
-            ckpt.save({"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                       "losses": losses, "wall_clock_s": spent})
-
-    model.train()
-    t0 = time.perf_counter()
-    bar = tqdm(range(start, steps), total=steps, initial=start, desc=desc or "train",
-               disable=not distributed.is_main(), leave=False)
-    for step in bar:
-        torch.manual_seed(_step_seed(seed, step))
-        if before_step is not None:
-            before_step(step)
-        for g in optimizer.param_groups:
-            g["lr"] = warmup_cosine(step, steps, warmup_steps, lr)
-        own = None
-        for r in range(world):
-            batch = next(it)
-            if r == rank:
-                own = batch
-        loss = runner(own)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        value = loss.detach().clone()
-        if distributed.is_distributed():
-            torch.distributed.all_reduce(value)
-            value /= world
-        losses.append(float(value))
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
-        if (step + 1) % ckpt_every == 0 and step + 1 < steps:
-            save(step + 1, elapsed + time.perf_counter() - t0)
-    elapsed += time.perf_counter() - t0
-    save(steps, elapsed)
-    return OneShotResult(losses=losses, wall_clock_s=elapsed, steps=steps)
+    cfg = engine.RunConfig(steps=steps, device=device, grad_clip=grad_clip, ckpt_every=ckpt_every, seed=seed,
+                           desc=desc or "train")
+    res = engine.run(model, optimizer, batches, loss_fn, cfg, ckpt=ckpt,
+                     hooks=[_WarmupCosine(steps, warmup_steps, lr, before_step)])
+    return OneShotResult(losses=res.losses, wall_clock_s=res.wall_clock_s, steps=res.steps)
 
 
 def train_one_shot(supernet: nn.Module, space: SearchSpace, batches: Batches, loss_fn: LossFn, *,
@@ -143,7 +92,7 @@ def train_one_shot(supernet: nn.Module, space: SearchSpace, batches: Batches, lo
     ``regularization_loss()`` is added to the loss when present (Eq. 5).
     """
     def activate(step: int) -> None:
-        supernet.set_active_subnet(space.sample(random.Random(_step_seed(seed, step))))
+        supernet.set_active_subnet(space.sample(random.Random(engine.step_seed(seed, step))))
 
     return train_steps(supernet, batches, loss_fn, steps=steps, lr=lr, warmup_steps=warmup_steps,
                        weight_decay=weight_decay, ckpt=ckpt, ckpt_every=ckpt_every, seed=seed,
