@@ -33,6 +33,7 @@ from repro.ops.attention import Attention2d
 from repro.ops.blocks import LocalBranch
 from repro.ops.weight_sharing import SHARING, SharedConv2d
 from repro.spaces.base import Config
+from repro.supernets.base import Supernet
 from repro.spaces.shiftaddnas_cv import BLOCK_TYPES, CVSpaceDims, ShiftAddNASCVSpace
 
 LOCAL_BLOCKS = ("Conv", "Add", "Shift")
@@ -139,7 +140,7 @@ class SuperLayer(nn.Module):
         return self.attn(x) if block == "Attn" else self.local(x, block)
 
 
-class CVSupernet(_Backbone):
+class CVSupernet(_Backbone, Supernet):
     """All subnets of the CV space on shared weights; ``set_active_subnet`` picks the path to run."""
 
     def __init__(self, dims: CVSpaceDims, sharing: str = "heterogeneous"):

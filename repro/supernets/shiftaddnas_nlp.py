@@ -33,6 +33,7 @@ from repro.ops.checks import check_choice
 from repro.ops.shift import round_to_power_of_two, shift_linear
 from repro.ops.weight_sharing import SHARING, make_kernel, sharing_kl
 from repro.spaces.base import Config
+from repro.supernets.base import Supernet
 from repro.spaces.shiftaddnas_nlp import (DECODER_LISTS, DECODER_TYPES, ENCODER_LISTS, ENCODER_TYPES, LOCAL_OPS,
                                          NlpSpaceDims, ShiftAddNASNLPSpace, split_block)
 
@@ -221,7 +222,7 @@ def _positions(t: int, d: int, device: torch.device) -> torch.Tensor:
     return pe
 
 
-class ShiftAddNASTransformer(nn.Module):
+class ShiftAddNASTransformer(nn.Module, Supernet):
     """The supernet (or, built with :func:`standalone`, one subnet) over a shared source/target vocab.
 
     ``layout``: the largest shape of every encoder and decoder block; by default the whole space.
@@ -252,6 +253,12 @@ class ShiftAddNASTransformer(nn.Module):
     def set_active_subnet(self, config: Config) -> None:
         self.space.validate(config)
         self.config = config
+
+    def export(self, config: Config) -> "ShiftAddNASTransformer":
+        """A :func:`standalone` network of ``config`` holding the weights it inherits (same outputs)."""
+        net = standalone(config, self.dims, self.embed_tokens.num_embeddings, dropout=self.dropout, pad_id=self.pad_id)
+        copy_subnet_weights(self, net)
+        return net
 
     def regularization_loss(self) -> torch.Tensor:
         """Sum of the KL terms of Eq. 5 over every layer (zero unless heterogeneous sharing)."""
