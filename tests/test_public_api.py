@@ -27,9 +27,9 @@ def test_every_exported_name_exists_and_is_defined_below_the_package(package):
 def test_space_supernet_and_cost_classes():
     from repro.cost import HardwareConfig, OpCounts, count  # noqa: F401
     from repro.spaces import SearchSpace, ShiftAddNASCVSpace, ShiftAddNASNLPSpace, ViTSpace  # noqa: F401
-    from repro.supernets import CNNSupernet, CVSupernet, ShiftAddNASTransformer, ViTSupernet  # noqa: F401
+    from repro.supernets import CNNSupernet, CVSupernet, ShiftAddNASTransformer, Supernet, ViTSupernet  # noqa: F401
 
-    assert issubclass(ShiftAddNASNLPSpace, SearchSpace)
+    assert issubclass(ShiftAddNASNLPSpace, SearchSpace) and issubclass(CVSupernet, Supernet)
 
 
 def test_spaces_are_registered_at_their_definition():
