@@ -3,6 +3,8 @@
 ``cached(name, key, compute)`` returns the stored result for ``(name, key, code version)`` or runs
 ``compute(ckpt)`` and stores what it returns. ``ckpt`` is a :class:`Checkpoint` the step may use
 to save its state as it goes: after an interruption the next call finds that state and resumes.
+An unreadable entry (truncated, empty, garbage) is named in a :class:`CorruptEntryWarning`, renamed to
+``<name>.corrupt-<n>`` and recomputed, or resumed from the checkpoint before it.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import inspect
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,6 +43,35 @@ def load(path: str | Path) -> Any:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
 
 
+class CorruptEntryWarning(UserWarning):
+    """A cache entry or checkpoint could not be read; it was moved aside and will be recomputed."""
+
+
+_UNREADABLE = object()
+
+
+def move_aside(path: Path, err: BaseException) -> Path:
+    """Rename an unreadable ``path`` to ``<name>.corrupt-<n>`` (kept for inspection) and warn, naming both."""
+    n = 1
+    while (dest := path.with_name(f"{path.name}.corrupt-{n}")).exists():
+        n += 1
+    os.replace(path, dest)
+    warnings.warn(f"unreadable cache file {path} ({type(err).__name__}: {err}); moved aside to {dest.name} "
+                  "and recomputing (delete it once inspected)", CorruptEntryWarning, stacklevel=3)
+    return dest
+
+
+def load_or_move_aside(path: Path) -> Any:
+    """``load(path)``; ``_UNREADABLE`` when it is missing or unreadable (an unreadable file is moved aside)."""
+    if not path.exists():
+        return _UNREADABLE
+    try:
+        return load(path)
+    except Exception as err:  # truncated zip, empty file, garbage: torch raises any of several types
+        move_aside(path, err)
+        return _UNREADABLE
+
+
 def key_hash(key: Any) -> str:
     """A stable short hash of a JSON-able key (dicts are sorted; dataclasses pass through ``vars``)."""
     blob = json.dumps(key, sort_keys=True, default=lambda o: getattr(o, "__dict__", repr(o)))
@@ -62,19 +94,31 @@ def code_version(*objs: Any) -> str:
 
 
 class Checkpoint:
-    """Resumable state of one cached step: ``load()`` returns the last saved state or ``None``."""
+    """Resumable state of one cached step: ``load()`` returns the last readable saved state or ``None``.
+
+    ``save`` keeps the state before it as ``<name>.prev``, so an unreadable last checkpoint resumes
+    from the one before it.
+    """
 
     def __init__(self, path: Path):
         self.path = path
+        self.previous = path.with_name(path.name + ".prev")
 
     def load(self) -> Any | None:
-        return load(self.path) if self.path.exists() else None
+        for path in (self.path, self.previous):
+            state = load_or_move_aside(path)
+            if state is not _UNREADABLE:
+                return state
+        return None
 
     def save(self, state: Any) -> None:
+        if self.path.exists():
+            os.replace(self.path, self.previous)
         atomic_save(state, self.path)
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.previous.unlink(missing_ok=True)
 
 
 def cached(name: str, key: Any, compute: Callable[[Checkpoint], Any], *, code: tuple = (),
@@ -86,8 +130,9 @@ def cached(name: str, key: Any, compute: Callable[[Checkpoint], Any], *, code: t
     root = Path(directory or cache_dir())
     digest = key_hash({"key": key, "code": code_version(compute, *code)})
     result_path = root / f"{name}-{digest}.pt"
-    if result_path.exists():
-        return load(result_path)
+    result = load_or_move_aside(result_path)
+    if result is not _UNREADABLE:
+        return result
     ckpt = Checkpoint(root / f"{name}-{digest}.ckpt")
     result = compute(ckpt)
     atomic_save(result, result_path)

@@ -104,3 +104,61 @@ def test_code_version_follows_the_source_of_a_notebook_cell():
         shell.run_cell(f"def compute(ckpt):\n    return {body}")
         versions.append(cache.code_version(shell.user_ns["compute"]))
     assert versions[0] == versions[1] != versions[2]
+
+
+def damage(path, how: str) -> None:
+    """Truncate ``path`` to half its bytes, empty it, or overwrite it with garbage."""
+    data = path.read_bytes()
+    path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "garbage": b"not a torch file"}[how])
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage"])
+def test_unreadable_result_is_named_moved_aside_and_recomputed(tmp_path, how):
+    calls = []
+
+    def compute(ckpt):
+        calls.append(1)
+        return {"w": torch.arange(1000)}
+
+    cache.cached("step", 1, compute, directory=tmp_path)
+    (entry,) = tmp_path.glob("step-*.pt")
+    damage(entry, how)
+    with pytest.warns(cache.CorruptEntryWarning, match=str(entry)):
+        again = cache.cached("step", 1, compute, directory=tmp_path)
+    assert torch.equal(again["w"], torch.arange(1000)) and len(calls) == 2
+    assert (tmp_path / f"{entry.name}.corrupt-1").exists() and cache.load(entry)["w"].shape == (1000,)
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage"])
+def test_unreadable_checkpoint_resumes_from_the_one_before(tmp_path, how):
+    ckpt = cache.Checkpoint(tmp_path / "train.ckpt")
+    ckpt.save({"epoch": 1, "pad": torch.zeros(1000)})
+    ckpt.save({"epoch": 2, "pad": torch.zeros(1000)})
+    damage(ckpt.path, how)
+    with pytest.warns(cache.CorruptEntryWarning, match=str(ckpt.path)):
+        assert ckpt.load()["epoch"] == 1
+    assert (tmp_path / "train.ckpt.corrupt-1").exists()
+    damage(ckpt.previous, how)
+    with pytest.warns(cache.CorruptEntryWarning, match=str(ckpt.previous)):
+        assert ckpt.load() is None                       # nothing readable left: start from scratch
+    assert (tmp_path / "train.ckpt.prev.corrupt-1").exists()
+
+
+def test_cached_step_with_an_unreadable_checkpoint_recomputes(tmp_path):
+    def train(ckpt):
+        state = ckpt.load() or {"epoch": 0}
+        for epoch in range(state["epoch"], 3):
+            ckpt.save({"epoch": epoch + 1})
+            if epoch == 1 and not resumed:
+                raise KeyboardInterrupt
+        return "done"
+
+    resumed = False
+    with pytest.raises(KeyboardInterrupt):
+        cache.cached("t", 1, train, directory=tmp_path)
+    (ckpt,) = tmp_path.glob("t-*.ckpt")
+    damage(ckpt, "empty")
+    resumed = True
+    with pytest.warns(cache.CorruptEntryWarning, match=str(ckpt)):
+        assert cache.cached("t", 1, train, directory=tmp_path) == "done"
+    assert not ckpt.exists() and not list(tmp_path.glob("t-*.ckpt.prev"))
