@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("cost", help="cost models (see `python -m repro cost -h`)")
     args = parser.parse_args(argv)
 
+    from repro.data.errors import DataError
+    from repro.pipeline import OutDirError
+
     try:
         if args.command == "run-all":
             from repro.pipeline import run_all
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(write_report(args.out))
             return 0
         return _artifacts(args)
-    except (ConfigError, KeyError) as err:
+    except (ConfigError, KeyError, OutDirError, DataError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
 

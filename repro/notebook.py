@@ -18,7 +18,7 @@ import torch
 
 from repro import artifacts, outputs
 from repro.evidence import Evidence
-from repro.paths import figures_dir
+from repro.paths import interactive_out_dir
 from repro.profiles import Profile, get_profile
 
 
@@ -53,7 +53,7 @@ def setup(profile: str | None = None, out_dir: str | None = None,
           overrides: dict[str, Any] | None = None) -> Context:
     """Resolve the profile (``$REPRO_PROFILE`` or ``default``) and the output folder, seed, style."""
     prof = get_profile(profile, overrides)
-    out = Path(out_dir) if out_dir else figures_dir()
+    out = Path(out_dir) if out_dir else interactive_out_dir()
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(prof.seed)
     outputs.style()

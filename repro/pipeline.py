@@ -1,7 +1,7 @@
 """``run-all``: execute the numbered notebooks headlessly with papermill and write the manifest.
 
-Executed copies go to ``build/notebooks/<profile>/``; artifacts go to the figures folder (or
-``--out``); ``manifest.json`` there records the profile, commit, seed, versions, device and the
+Executed copies go to ``build/notebooks/<profile>/``; artifacts go to the checkout's committed
+``figures/`` (or ``--out DIR``; see :mod:`repro.paths`); ``manifest.json`` there records the profile, commit, seed, versions, device and the
 duration of every notebook. A failing notebook is named with its failing cell and the command
 exits non-zero after the others have run.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from repro import artifacts
-from repro.paths import NOTEBOOKS_DIR, REPO_ROOT, build_dir, figures_dir
+from repro.paths import NOTEBOOKS_DIR, build_dir, checkout_root, figures_dir
 from repro.profiles import get_profile
 
 VERSIONED = ("torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn", "papermill", "sacrebleu",
@@ -44,7 +44,7 @@ def select_notebooks(only: list[str] | None) -> list[str]:
 def git_commit() -> dict:
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+            return subprocess.run(["git", *args], cwd=checkout_root(), capture_output=True, text=True,
                                   check=True).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return ""
@@ -99,12 +99,28 @@ def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dic
     return entry
 
 
+class OutDirError(ValueError):
+    """``--out`` names something that cannot be the artifact folder."""
+
+
+def resolve_out(out_dir: str | None) -> Path:
+    """The artifact folder of ``run-all``: ``out_dir``, else the committed ``figures/`` (created)."""
+    out = Path(out_dir) if out_dir else figures_dir()
+    if out.exists() and not out.is_dir():
+        raise OutDirError(f"--out {out} is an existing file, not a folder: give a folder "
+                          "(created if missing), or leave --out out to write figures/")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutDirError(f"--out {out} cannot be created ({err.strerror}): give a writable folder") from err
+    return out
+
+
 def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = None) -> int:
     """Run the series; returns the process exit code (0 when every notebook succeeded)."""
     prof = get_profile(profile)  # unknown profile: a ConfigError naming the valid ones
     names = select_notebooks(only)
-    out = Path(out_dir) if out_dir else figures_dir()
-    out.mkdir(parents=True, exist_ok=True)
+    out = resolve_out(out_dir)
     manifest_path = out / "manifest.json"
     notebooks: dict = {}
     manifest = {"profile": prof.name, "seed": prof.seed,

@@ -18,9 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resolution", type=int, help="input image side (image models only)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.list or not args.model:
+    if args.list:
         print("\n".join(zoo.names()))
-        return 0 if args.list else 2
+        return 0
+    if not args.model:
+        print("error: no model given: name one of the zoo's models, e.g. `python -m repro cost "
+              f"{zoo.names()[0]}`:\n  " + "\n  ".join(zoo.names()), file=sys.stderr)
+        return 2
     try:
         result = zoo.cost(args.model, bits=args.bits, resolution=args.resolution)
     except (KeyError, ValueError, ImportError) as err:

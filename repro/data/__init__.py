@@ -7,11 +7,11 @@
 """
 from repro.data.cifar import load_cifar
 from repro.data.corpus import PAIRS, SPLITS, load_pairs
-from repro.data.errors import DatasetNotFound
+from repro.data.errors import DataError, DatasetNotFound
 from repro.data.fashion_mnist import FASHION_CLASSES, load_fashion_mnist
 from repro.data.imagenet import load_imagenet
 from repro.data.subwords import subword_model
 from repro.data.wmt import load_wmt14
 
-__all__ = ["DatasetNotFound", "FASHION_CLASSES", "PAIRS", "SPLITS", "load_cifar", "load_fashion_mnist",
-           "load_imagenet", "load_pairs", "load_wmt14", "subword_model"]
+__all__ = ["DataError", "DatasetNotFound", "FASHION_CLASSES", "PAIRS", "SPLITS", "load_cifar",
+           "load_fashion_mnist", "load_imagenet", "load_pairs", "load_wmt14", "subword_model"]

@@ -1,14 +1,23 @@
-"""The one error every reader raises when its data is missing."""
+"""The errors every reader raises: data that is missing, or present but unreadable."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterable
 
 
-class DatasetNotFound(FileNotFoundError):
+class DataError(Exception):
+    """A dataset file is unreadable or wrong: the message names the file, what is wrong and the fix."""
+
+    def __init__(self, path: Path | str, problem: str, fix: str):
+        self.path, self.problem, self.fix = str(path), problem, fix
+        super().__init__(f"{path}: {problem}. Fix: {fix}")
+
+
+class DatasetNotFound(DataError, FileNotFoundError):
     """A dataset was not found: the message names every place looked in and how to get it."""
 
     def __init__(self, name: str, looked_in: Iterable[Path | str], how_to_get: str):
         self.name, self.looked_in, self.how_to_get = name, [str(p) for p in looked_in], how_to_get
+        self.path, self.problem, self.fix = ", ".join(self.looked_in), f"{name} not found", how_to_get
         places = "\n".join(f"  - {p}" for p in self.looked_in)
-        super().__init__(f"{name} not found. Looked in:\n{places}\nHow to get it: {how_to_get}")
+        Exception.__init__(self, f"{name} not found. Looked in:\n{places}\nHow to get it: {how_to_get}")
