@@ -52,12 +52,12 @@ class DataConfig(Section):
 @dataclass(frozen=True)
 class WeightsConfig(Section):
     """Notebook 01: weight distributions of Conv / Add / Shift networks, the transformation kernel."""
-    train_subset: int = 10000
+    train_subset: int = 5000        # budget: an Add step costs ~7x a Conv step on one CPU thread
     test_subset: int = 2000
     epochs: int = 2
     batch_size: int = 128
     width: int = 16
-    lr: float = 0.05
+    lr: float = 0.05               # SGD, momentum 0.9, cosine (paper: training recipe of Fig. 3 / 7 not stated)
     kernel_fit_steps: int = 300
     kernel_samples: int = 20000
 

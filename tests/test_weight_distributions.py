@@ -1,0 +1,65 @@
+"""Notebook 01's verdict logic (repro.experiments.weight_distributions) on synthetic weights of known law."""
+import torch
+
+from repro import evidence
+from repro.experiments import weight_distributions as wd
+
+
+def _runs(acc: float, move: float, seeds: int = 3) -> dict:
+    """Fake trained networks: Conv weights drawn from a Gaussian, Add weights from a Laplace, each the
+    Gaussian initial weights plus a change of relative size ``move``."""
+    runs = {}
+    for op in wd.OPS:
+        runs[op] = []
+        for s in range(seeds):
+            g = torch.Generator().manual_seed(100 * s + len(op))
+            init, final = {}, {}
+            for name in wd.STUDIED:
+                w0 = torch.randn(4000, generator=g)
+                law = torch.distributions.Laplace(0.0, 1.0) if op == "add" else torch.distributions.Normal(0.0, 1.0)
+                target = law.sample((4000,))
+                final_w = target if move >= 1 else w0 + move * (target - w0) / (target - w0).norm() * w0.norm()
+                if op == "shift":
+                    final_w = torch.sign(final_w) * 2.0 ** torch.round(torch.log2(final_w.abs().clamp_min(2 ** -14)))
+                init[name], final[name] = w0, final_w
+            runs[op].append({"op": op, "init": init, "final": final, "test": {"acc": acc}})
+    return runs
+
+
+def test_trained_laws_hold_when_gates_pass():
+    table = wd.seed_table(_runs(acc=90.0, move=1.0))
+    ev = wd.claim_evidence(table, ("conv", "add"))
+    assert ev.verdict == evidence.HOLDS
+    assert len(ev.gates) == 2 * (1 + len(wd.STUDIED))  # per network: accuracy, and movement per layer
+
+
+def test_a_layer_that_barely_moved_is_not_testable():
+    table = wd.seed_table(_runs(acc=90.0, move=0.05))
+    ev = wd.claim_evidence(table, ("conv", "add"))
+    assert ev.verdict == evidence.NOT_TESTABLE
+    assert "relative movement" in ev.reason
+    assert table["relative change"].max() < evidence.WEIGHT_MOVEMENT_FLOOR
+
+
+def test_accuracy_gate_blocks_the_verdict():
+    ev = wd.claim_evidence(wd.seed_table(_runs(acc=60.0, move=1.0)), wd.OPS)
+    assert ev.verdict == evidence.NOT_TESTABLE
+    assert "test accuracy" in ev.reason
+
+
+def test_gaussian_add_weights_do_not_hold():
+    runs = _runs(acc=90.0, move=1.0)
+    runs["add"] = [dict(r, final=runs["conv"][i]["final"]) for i, r in enumerate(runs["add"])]
+    assert wd.claim_evidence(wd.seed_table(runs), ("conv", "add")).verdict == evidence.DOES_NOT_HOLD
+
+
+def test_shift_levels_and_kernel_check():
+    table = wd.seed_table(_runs(acc=90.0, move=1.0))
+    assert wd.shift_levels(table) <= wd.SHIFT_LEVELS
+    laplace = torch.distributions.Laplace(0.0, 1.0).sample((50000,))
+    gauss = torch.randn(50000)
+    import pandas as pd
+    ok = pd.DataFrame({"weights": ["T paper (d=200)"], "excess kurtosis": [float(wd.excess_kurtosis(laplace))]})
+    bad = pd.DataFrame({"weights": ["T paper (d=200)"], "excess kurtosis": [float(wd.excess_kurtosis(gauss))]})
+    assert wd.kernel_evidence(ok).verdict == evidence.HOLDS
+    assert wd.kernel_evidence(bad).verdict == evidence.DOES_NOT_HOLD
