@@ -73,3 +73,37 @@ def test_config_validation_names_the_choices():
         HardwareConfig(pe_rows=0)
     with pytest.raises(ValueError, match="valid ops"):
         layer_cost(SMALL, "xor", HW4)
+
+
+def test_released_model_hand_worked():
+    """The released code's charging rules on the hand-worked tiling (module docstring of repro.cost.eyeriss)."""
+    hw = HardwareConfig(pe_rows=1, pe_cols=4, bits=32, energy_model="released")
+    t = Tiling(pm=2, pe=2, tm=2, tc=1, te=4)
+    macs, scale = 4 * 4 * 4 * 2 * 9, 32 / 16
+    c = tiling_cost(SMALL, "mult", hw, t)
+    assert c.compute_pj == pytest.approx(macs * 3.7)            # one op per MAC, the accumulate not charged
+    assert c.dram_pj == pytest.approx((72 + 144 + 64) * 200 * scale)
+    assert c.gb_pj == pytest.approx((144 + 64 + 144 + 192) * 22.2 * scale)   # weights bypass the buffer
+    assert c.array_pj == pytest.approx(((144 * 2 + 144 * 2) * 7.4 + 192 * 3.7) * scale)
+    assert c.rf_pj == pytest.approx(macs * (3.7 + 3.7 + 7.4) * scale)
+    assert c.cycles == macs / 4
+    add = tiling_cost(SMALL, "add", hw, t)
+    assert add.compute_pj == pytest.approx(macs * 0.9)
+    assert add.dram_pj == pytest.approx(64 * 200 * scale)       # no input / weight traffic for adder layers
+    assert add.gb_pj == pytest.approx((64 + 192) * 22.2 * scale)
+    shift = tiling_cost(SMALL, "shift", hw, t)
+    assert shift.dram_pj == pytest.approx((72 + 144 + 64) * 200 * 10 / 16)  # 10-bit words
+    assert shift.cycles == pytest.approx(macs / 4 * 10 / 32)
+
+
+def test_released_model_charges_depthwise_as_dense():
+    dw = LayerShape(in_channels=1, out_channels=1, out_h=8, out_w=8, kernel_h=3, kernel_w=3, groups=16)
+    dense = LayerShape(in_channels=16, out_channels=16, out_h=8, out_w=8, kernel_h=3, kernel_w=3)
+    hw = HardwareConfig(energy_model="released")
+    assert layer_cost(dw, "mult", hw).compute_pj == pytest.approx(layer_cost(dense, "mult", hw).compute_pj)
+    assert layer_cost(dw, "mult", HardwareConfig()).compute_pj < layer_cost(dense, "mult", HardwareConfig()).compute_pj
+
+
+def test_energy_model_is_checked():
+    with pytest.raises(ValueError, match="energy_model"):
+        HardwareConfig(energy_model="eyeriss")

@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from repro.cost.eyeriss import BITS
+from repro.cost.eyeriss import BITS, ENERGY_MODELS, HardwareConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bits", type=int, default=32, choices=BITS, help="operand precision (default 32)")
     parser.add_argument("--resolution", type=int, help="input image side (image models only)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--energy-model", default="ours", choices=ENERGY_MODELS,
+                        help="ours (default) or released: the released ShiftAddNAS code's charging rules")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(zoo.names()))
@@ -26,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{zoo.names()[0]}`:\n  " + "\n  ".join(zoo.names()), file=sys.stderr)
         return 2
     try:
-        result = zoo.cost(args.model, bits=args.bits, resolution=args.resolution)
+        result = zoo.cost(args.model, bits=args.bits, resolution=args.resolution,
+                          hw=HardwareConfig(energy_model=args.energy_model))
     except (KeyError, ValueError, ImportError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  params      {result['params'] / 1e6:.2f} M")
     print(f"  MACs        {g(result['macs'])}   FLOPs {g(result['flops'])}   effective FLOPs {g(result['effective_flops'])}")
     print(f"  #Mult       {g(result['mult'])}   #Add {g(result['add'])}   #Shift {g(result['shift'])}")
-    print(f"  energy      {result['energy_mj']:.2f} mJ   latency {result['latency_ms']:.2f} ms (Eyeriss-like model, 250 MHz)")
+    print(f"  energy      {result['energy_mj']:.2f} mJ   latency {result['latency_ms']:.2f} ms (Eyeriss-like model, {args.energy_model}, 250 MHz)")
     if result["conventions"]:
         print(f"  conventions {result['conventions']}")
     return 0

@@ -28,6 +28,29 @@ Energy = MACs x unit MAC energy (:func:`repro.cost.unit_energy.mac_energy`) + ac
 energy per 16-bit word x bits/16. Cycles = max(compute cycles of the padded tiles, DRAM words x bits /
 DRAM bandwidth) (transfers double-buffered). Latency = cycles / clock. Among the tilings that fit,
 the one with the least ``energy / min energy + cycles / min cycles`` is chosen.
+
+Sources of the parameters (each field of :class:`HardwareConfig` names its own):
+
+* Eyeriss (Chen et al., ISCA 2016, Fig. 8 / Table; JSSC 2017): a 12 x 14 = 168-PE array, the
+  row-stationary dataflow, and the normalised energy per access of each level relative to one MAC:
+  RF 1x, PE array (inter-PE) 2x, global buffer 6x, DRAM 200x;
+* the released ShiftAddNAS code (``CV/retraining_hybrid/hw_utils.py``, read for facts): the absolute
+  scale, 3.7 pJ per 16-bit RF access (so array 7.4, buffer 22.2) and 200 pJ per 16-bit DRAM word, the
+  65,536-word buffer and the 250 MHz clock (also ShiftAddNAS Sec. 4.1);
+* our assumptions: ``rf_accesses_per_mac = 4`` (weight, input, partial-sum read and write), the DRAM
+  bandwidth of 64 bits per cycle, the tiling search and the scoring of tilings, the unit MAC energy
+  (a MAC is a multiply *and* an accumulate, :func:`repro.cost.unit_energy.mac_energy`).
+
+``energy_model="released"`` (``python -m repro cost MODEL --energy-model released``) charges our
+tilings' access counts as the released code does (its facts, as read from ``hw_utils.py`` and
+``cal_energy.py``; no code copied): compute = MACs x one op energy (:data:`RELEASED_OP_PJ`, the
+accumulate not charged); per 16-bit word x bits/16: DRAM 200, buffer 22.2, array 7.4 (partial sums
+3.7), RF 3.7 (weights 7.4); adder layers are charged no DRAM, buffer or array traffic for inputs and
+weights; shift layers use 10-bit words and their latency is scaled by 10/32; weights bypass the
+buffer; depthwise convolutions are charged as dense; latency = MACs / PEs used at the clock, no
+bandwidth term. Our reading where the facts are silent: one input, one weight and one partial-sum RF
+access per MAC (:data:`RELEASED_RF_ACCESSES`); the released loop nests' own access counts are not
+reproduced (our tilings' are used).
 """
 from __future__ import annotations
 
@@ -44,23 +67,33 @@ from repro.cost import unit_energy
 from repro.cost.counting import Layer, LayerShape, OPS, count
 
 BITS = (8, 32)
+ENERGY_MODELS = ("ours", "released")
+#: Released code: energy of the one op a MAC is charged (pJ) by precision; the accumulate is not charged.
+RELEASED_OP_PJ = {32: {"mult": 3.7, "add": 0.9, "shift": 0.13}, 8: {"mult": 0.2, "add": 0.03, "shift": 0.024}}
+#: Released code: pJ per 16-bit word of a partial sum on the array and of a weight in the RF.
+RELEASED_PSUM_ARRAY_PJ, RELEASED_RF_WEIGHT_PJ = 3.7, 7.4
+#: Released code: word width (bits) of shift layers, and their latency scale 10 / 32.
+RELEASED_SHIFT_BITS = 10
+#: Our reading of the released model: RF accesses per MAC (input, weight, partial sum).
+RELEASED_RF_ACCESSES = {"input": 1, "weight": 1, "psum": 1}
 
 
 @dataclass(frozen=True)
 class HardwareConfig:
     """All assumptions of the dataflow model. Energies are pJ per 16-bit word (scaled by bits/16)."""
-    pe_rows: int = 12
-    pe_cols: int = 14                 # 12 x 14 = 168 PEs (Eyeriss)
-    gb_words: int = 65536             # global buffer, 16-bit words
-    rf_pj: float = 1 * 3.7
-    array_pj: float = 2 * 3.7
-    gb_pj: float = 6 * 3.7
-    dram_pj: float = 200.0
-    rf_accesses_per_mac: int = 4
-    dram_bits_per_cycle: int = 64
-    clock_mhz: float = 250.0
+    pe_rows: int = 12                 # Eyeriss (Chen et al., ISCA 2016): 12 x 14 PEs
+    pe_cols: int = 14                 # 12 x 14 = 168 PEs (Eyeriss; the released code's result CSVs use 14 x 12)
+    gb_words: int = 65536             # global buffer, 16-bit words (released code; Eyeriss has 108 KB)
+    rf_pj: float = 1 * 3.7            # RF 1x (Eyeriss ISCA 2016), 3.7 pJ per 16-bit word (released code)
+    array_pj: float = 2 * 3.7         # inter-PE 2x (Eyeriss ISCA 2016)
+    gb_pj: float = 6 * 3.7            # global buffer 6x (Eyeriss ISCA 2016)
+    dram_pj: float = 200.0            # DRAM 200 pJ per 16-bit word (released code; Eyeriss: 200x a MAC)
+    rf_accesses_per_mac: int = 4      # our assumption (not in any source): weight, input, psum read + write
+    dram_bits_per_cycle: int = 64     # our assumption
+    clock_mhz: float = 250.0          # ShiftAddNAS Sec. 4.1 (Eyeriss JSSC 2017 runs at 200 MHz)
     bits: int = 32
     number_format: str = "FIX"        # unit energies: FIX (fixed point) or FP
+    energy_model: str = "ours"        # ours | released (the released code's charging rules, module docstring)
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -69,6 +102,8 @@ class HardwareConfig:
                 raise ValueError(f"HardwareConfig.{f.name} must be > 0, got {v!r}")
         if self.bits not in BITS:
             raise ValueError(f"HardwareConfig.bits must be one of {BITS}, got {self.bits!r}")
+        if self.energy_model not in ENERGY_MODELS:
+            raise ValueError(f"HardwareConfig.energy_model must be one of {ENERGY_MODELS}, got {self.energy_model!r}")
         if self.number_format not in unit_energy.FORMATS:
             raise ValueError(f"HardwareConfig.number_format must be one of {unit_energy.FORMATS}, "
                              f"got {self.number_format!r}")
@@ -131,14 +166,38 @@ def _evaluate(s: LayerShape, op: str, hw: HardwareConfig, pm, pe, tm, tc, te) ->
     macs = s.macs // s.groups
     rf = hw.rf_accesses_per_mac * macs
     compute_cycles = n_m * n_e * n_c * _ceil(tm, pm) * _ceil(te, pe) * tc * R * S * F
+    fits = (tc * rows_tile * w_in + tm * tc * R * S + tm * te * F) * hw.word_scale <= hw.gb_words
+    if hw.energy_model == "released":
+        return _released(op, hw, macs, inputs * n_m, weights * n_e, outputs, gb_inputs, gb_weights, psums,
+                         pm, pe, fits)
     dram_cycles = dram * hw.bits / hw.dram_bits_per_cycle
     scale = hw.word_scale
     return {"compute_pj": macs * unit_energy.mac_energy(op, hw.bits, hw.number_format),
             "rf_pj": rf * hw.rf_pj * scale, "array_pj": array * hw.array_pj * scale,
             "gb_pj": gb * hw.gb_pj * scale, "dram_pj": dram * hw.dram_pj * scale,
             "cycles": np.maximum(compute_cycles, dram_cycles),
-            "accesses": {"dram": dram, "gb": gb, "array": array, "rf": rf},
-            "fits": (tc * rows_tile * w_in + tm * tc * R * S + tm * te * F) * scale <= hw.gb_words}
+            "accesses": {"dram": dram, "gb": gb, "array": array, "rf": rf}, "fits": fits}
+
+
+def _released(op: str, hw: HardwareConfig, macs: int, dram_in, dram_w, outputs, gb_in, gb_w, psums, pm, pe,
+              fits) -> dict:
+    """The released code's charging rules (module docstring) on our tiling's access counts."""
+    word_bits = RELEASED_SHIFT_BITS if op == "shift" else hw.bits
+    scale = word_bits / 16
+    if op == "add":  # no input / weight traffic charged above the RF
+        dram_in, dram_w, gb_in, gb_w = (0 * np.asarray(x) for x in (dram_in, dram_w, gb_in, gb_w))
+    dram = dram_in + dram_w + outputs
+    gb = dram_in + outputs + gb_in + psums  # weights bypass the buffer
+    array_words = gb_in * pm + gb_w * pe
+    rf = {k: n * macs for k, n in RELEASED_RF_ACCESSES.items()}
+    rf_pj = (rf["input"] + rf["psum"]) * hw.rf_pj + rf["weight"] * RELEASED_RF_WEIGHT_PJ
+    cycles = macs / (pm * pe) * (RELEASED_SHIFT_BITS / 32 if op == "shift" else 1.0)
+    return {"compute_pj": macs * RELEASED_OP_PJ[hw.bits][op] * np.ones_like(cycles),
+            "rf_pj": rf_pj * scale * np.ones_like(cycles),
+            "array_pj": (array_words * hw.array_pj + psums * RELEASED_PSUM_ARRAY_PJ) * scale,
+            "gb_pj": gb * hw.gb_pj * scale, "dram_pj": dram * hw.dram_pj * scale, "cycles": cycles,
+            "accesses": {"dram": dram, "gb": gb, "array": array_words + psums, "rf": sum(rf.values())},
+            "fits": fits}
 
 
 def candidates(s: LayerShape, hw: HardwareConfig) -> dict[str, np.ndarray]:
@@ -171,6 +230,8 @@ def layer_cost(s: LayerShape, op: str, hw: HardwareConfig = HardwareConfig()) ->
     """The best tiling of a layer by normalised energy + latency, and its cost."""
     if op not in OPS:
         raise ValueError(f"unknown op {op!r}; valid ops: {OPS}")
+    if hw.energy_model == "released" and s.groups > 1 and s.in_channels == s.out_channels == 1:
+        s = replace(s, in_channels=s.groups, out_channels=s.groups, groups=1)  # depthwise charged as dense
     arr = candidates(s, hw)
     r = _evaluate(s, op, hw, **arr)
     fits = r["fits"]
