@@ -170,11 +170,18 @@ class ProbShiftConfig(Section):
     batch_size: int = 64
     update_every: int = 5
     bin_width: float = 0.1
+    lr: float = 2e-3               # AdamW, supernet (paper Table 3, ViT: 1e-3)
+    weight_decay: float = 0.05     # (paper Table 3, ViT: 5e-2)
+    generator_lr: float = 1e-3     # Adam, the generator (paper: not stated)
+    generator_warm_lr: float = 3e-3  # Adam, the generator on the resource loss alone (paper: not stated)
+    distribution_lr: float = 0.1   # Adam, B (paper: 1e-3 over ~5,000 updates; ~15 updates here)
+    finetune_lr: float = 5e-4      # AdamW, finetuning inherited subnets (paper: not stated)
     generator_warm_steps: int = 300
     fig2_samples: int = 10000
     rank_subnets: int = 8
-    finetune_steps: int = 15
-    timing_samples: int = 5
+    finetune_steps: int = 10
+    timing_draws: int = 200        # Fig. 9: generator draws per bin at batch 1
+    timing_batch: int = 256        # Fig. 9: targets per batched generator forward
     hit_samples: int = 50
 
 
@@ -255,7 +262,7 @@ def _profiles() -> dict[str, Profile]:
                                     eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03, lr=0.1),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
-                                      finetune_steps=2, timing_samples=2, hit_samples=10),
+                                      finetune_steps=2, timing_draws=20, timing_batch=32, hit_samples=10),
         ),
         "default": Profile(
             name="default",
@@ -282,7 +289,7 @@ def _profiles() -> dict[str, Profile]:
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
                                       batch_size=1024, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,
-                                      timing_samples=50),
+                                      lr=1e-3, distribution_lr=1e-3, timing_draws=2000),
         ),
     }
 

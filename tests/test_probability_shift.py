@@ -130,3 +130,19 @@ def test_no_distribution_update_during_warm_up():
                                     *next(iter(data)))
     assert score == pytest.approx(0.0, abs=1e-6)       # w_{t-1} = w_t: the finite difference vanishes
     assert set(pol) == {name for name, _, _ in space.decisions()}
+
+
+def test_exact_bin_probabilities_of_uniform_sampling_match_monte_carlo():
+    import random
+
+    import numpy as np
+
+    from repro.experiments.probability_shift import fig9_bins, uniform_bin_probabilities
+
+    space = get_space("T-fashion")
+    bins = fig9_bins(space, (space.flops(space.largest()) - space.flops(space.smallest())) / 5)
+    exact = uniform_bin_probabilities(space, bins)
+    rng = random.Random(0)
+    draws = np.array([bins.index(space.flops(space.sample(rng))) for _ in range(20000)])
+    assert (draws >= 0).all() and exact.sum() == pytest.approx(1.0)   # the bins reach both tails
+    np.testing.assert_allclose(exact, np.bincount(draws, minlength=bins.count) / 20000, atol=0.015)
