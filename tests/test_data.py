@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from repro.data import cifar, fashion_mnist, imagenet, wmt
-from repro.data.errors import DatasetNotFound
+from repro.data.errors import DataError, DatasetNotFound
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +31,7 @@ def write_cifar(root: Path, name: str, n: int = 4) -> dict[str, tuple[np.ndarray
         for f in files:
             x = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
             y = rng.integers(0, 100 if name == "cifar100" else 10, size=n).tolist()
-            batch = {b"data": x, cifar.LABEL_KEY[name]: y, b"filenames": [b"x.png"] * n}
+            batch = {b"data": x, cifar.LABEL_KEY[name].encode(): y, b"filenames": [b"x.png"] * n}
             if name == "cifar100":
                 batch[b"coarse_labels"] = [0] * n
             (folder / f).write_bytes(pickle.dumps(batch))
@@ -65,13 +65,15 @@ def test_cifar_env_var_and_the_extracted_folder_itself(tmp_path, monkeypatch):
 
 
 def test_cifar_missing_names_every_place(tmp_path, monkeypatch):
+    with pytest.raises(DatasetNotFound) as err:
+        cifar.load_cifar("cifar100", "train")
+    assert str(cifar.DATA_DIR / "cifar" / "cifar-100-python") in str(err.value)
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path / "env"))
     with pytest.raises(DatasetNotFound) as err:
         cifar.load_cifar("cifar100", "train", tmp_path / "arg")
     msg = str(err.value)
-    for place in (tmp_path / "arg" / "cifar-100-python", tmp_path / "env", cifar.DATA_DIR / "cifar"):
-        assert str(place) in msg
-    assert "cs.toronto.edu" in msg
+    assert str(tmp_path / "arg" / "cifar-100-python") in msg and "cs.toronto.edu" in msg
+    assert str(tmp_path / "env") not in msg and str(cifar.DATA_DIR) not in msg  # the given place alone
     with pytest.raises(ValueError, match="valid: cifar10, cifar100"):
         cifar.load_cifar("cifar1000", "train", tmp_path)
     write_cifar(tmp_path, "cifar10", n=1)
@@ -114,9 +116,9 @@ def test_imagenet_errors(tmp_path, monkeypatch):
     with pytest.raises(DatasetNotFound) as err:
         imagenet.load_imagenet("val", tmp_path / "arg")
     msg = str(err.value)
-    for place in (tmp_path / "arg" / "train", tmp_path / "arg" / "val", tmp_path / "env" / "val"):
+    for place in (tmp_path / "arg" / "train", tmp_path / "arg" / "val", "image-net.org"):
         assert str(place) in msg
-    assert "image-net.org" in msg
+    assert str(tmp_path / "env") not in msg
     with pytest.raises(ValueError, match="valid splits: train, val"):
         imagenet.load_imagenet("test", tmp_path)
     write_imagenet(tmp_path)
@@ -135,8 +137,10 @@ def test_wmt14_reads_raw_parallel_text(tmp_path, monkeypatch):
     with pytest.raises(DatasetNotFound) as err:
         wmt.load_wmt14("en-fr", "train", tmp_path / "arg")
     msg = str(err.value)
-    for place in (tmp_path / "arg" / "en-fr" / "train.en", tmp_path / "en-fr" / "train.fr", "statmt.org"):
+    arg = tmp_path / "arg" / "en-fr"
+    for place in (arg / "train.en", arg / "train.fr", "statmt.org"):
         assert str(place) in msg
+    assert f"{tmp_path / 'en-fr'}" not in msg
     with pytest.raises(ValueError, match="valid pairs"):
         wmt.load_wmt14("de-en", "test", tmp_path)
 
@@ -166,25 +170,118 @@ def test_fashion_mnist_reads_idx_and_takes_a_stratified_subset(tmp_path, monkeyp
 
 
 def test_fashion_mnist_missing_names_every_place(tmp_path, monkeypatch):
-    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path))
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "debian")
     monkeypatch.setattr(fashion_mnist, "DATA_DIR", tmp_path / "data")
     with pytest.raises(DatasetNotFound) as err:
         fashion_mnist.find_root()
-    for place in (tmp_path, tmp_path / "data" / "fashion-mnist", tmp_path / "debian", "dataset-fashion-mnist"):
+    for place in (tmp_path / "data" / "fashion-mnist", tmp_path / "debian", "dataset-fashion-mnist"):
         assert str(place) in str(err.value)
 
 
-def test_data_check_requires_the_embedded_data_and_reports_the_rest(tmp_path, monkeypatch, capsys):
+def test_a_user_set_location_without_data_is_an_error_never_replaced(tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path / "empty"))  # Debian's copy may well be there
+    with pytest.raises(DatasetNotFound) as err:
+        fashion_mnist.find_root()
+    assert err.value.looked_in == [str(tmp_path / "empty")]
+    assert f"${fashion_mnist.ENV_VAR} is set" in str(err.value)
+
+
+def write_fashion(root: Path, n: dict[str, int]) -> None:
+    rng = np.random.default_rng(0)
+    for split, (images, labels) in fashion_mnist.FILES.items():
+        write_idx(root / images, rng.integers(0, 256, (n[split], 28, 28)))
+        write_idx(root / labels, np.arange(n[split]) % 10)
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "gzip of garbage", "wrong count"])
+def test_broken_fashion_mnist_file_is_named_with_the_fix(tmp_path, monkeypatch, how):
+    write_fashion(tmp_path, {"train": 20, "test": 10})
+    path = tmp_path / fashion_mnist.FILES["test"][0]
+    data = path.read_bytes()
+    if how == "gzip of garbage":
+        with gzip.open(path, "wb") as fh:
+            fh.write(b"\x01\x02\x03\x04 not idx")
+    elif how == "wrong count":
+        write_idx(path, np.zeros((9, 28, 28)))
+        path = tmp_path / fashion_mnist.FILES["test"][1]  # 10 labels for 9 images: the labels are named
+    else:
+        path.write_bytes({"truncated": data[: len(data) // 2], "empty": b"", "garbage": b"junk" * 10}[how])
+    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path))
+    with pytest.raises(DataError) as err:
+        fashion_mnist.load_fashion_mnist("test")
+    assert err.value.path == str(path) and "Fix: replace it with the original file" in str(err.value)
+    assert str(path) in [e.path for e in fashion_mnist.verify(tmp_path)]
+
+
+def test_fashion_mnist_verify_checks_counts_and_sha256(tmp_path):
+    write_fashion(tmp_path, {"train": 20, "test": 10})
+    problems = fashion_mnist.verify(tmp_path)
+    assert [p.problem for p in problems] == ["holds 20 images, not 60000", "holds 10 images, not 10000"]
+    write_fashion(tmp_path, fashion_mnist.COUNTS)  # the right shapes, but not the original bytes
+    (sha,) = {p.path: p for p in fashion_mnist.verify(tmp_path)}.values()
+    assert sha.path == str(tmp_path / "train-images-idx3-ubyte.gz")
+    assert "not the original's b0564c3e" in sha.problem
+
+
+@pytest.mark.parametrize("broken", ["str keys", "no labels", "truncated", "wrong shape"])
+def test_cifar_pickles_str_keys_read_and_broken_ones_named(tmp_path, broken):
+    write_cifar(tmp_path, "cifar10", n=2)
+    path = tmp_path / "cifar-10-batches-py" / "test_batch"
+    batch = {k.decode(): v for k, v in pickle.loads(path.read_bytes()).items()}
+    if broken == "no labels":
+        del batch["labels"]
+    elif broken == "wrong shape":
+        batch["data"] = batch["data"][:, :100]
+    path.write_bytes(pickle.dumps(batch)[: 40 if broken == "truncated" else None])
+    if broken == "str keys":
+        assert len(cifar.load_cifar("cifar10", "test", tmp_path)) == 2
+        return
+    with pytest.raises(DataError) as err:
+        cifar.load_cifar("cifar10", "test", tmp_path)
+    assert err.value.path == str(path) and "cs.toronto.edu" in err.value.fix
+
+
+def test_imagenet_verify_counts_classes_and_decodes_a_sample(tmp_path):
+    write_imagenet(tmp_path)
+    assert imagenet.verify(tmp_path) == f"{tmp_path} (2 classes; train 4, val 4 images)"
+    for p in (tmp_path / "train" / "n01").iterdir():
+        p.write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match="cannot be decoded") as err:
+        imagenet.verify(tmp_path)
+    assert err.value.path == str(tmp_path / "train" / "n01" / "img0.JPEG")
+    (tmp_path / "val" / "n03").mkdir()
+    with pytest.raises(DataError, match="train/ has 2 classes and val/ 3 .in one only: n03"):
+        imagenet.verify(tmp_path)
+
+
+def test_data_check_reads_the_data_and_fails_on_a_user_set_place(tmp_path, monkeypatch, capsys):
     from repro.data import cli, corpus
 
-    write_cifar(tmp_path, "cifar10", n=1)
+    expected = write_cifar(tmp_path, "cifar10", n=20)
+    assert len(np.unique(expected["train"][1])) == 10
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
-    monkeypatch.setattr(fashion_mnist, "find_root", lambda: tmp_path / "fashion")
+    monkeypatch.setattr(cli, "verify_fashion", lambda: True)
     assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
-    assert f"CIFAR-10: {tmp_path / 'cifar-10-batches-py'}" in out
-    assert "CIFAR-100: not supplied" in out and "ImageNet: not supplied" in out and "$REPRO_WMT14" in out
+    assert f"CIFAR-10: {tmp_path / 'cifar-10-batches-py'} (10 classes; train 100, test 20)" in out
+    assert "CIFAR-100: not supplied (only the paper profile needs it: not in $REPRO_CIFAR)" in out
+    assert "ImageNet: not supplied" in out and "$REPRO_WMT14" in out
+    monkeypatch.setenv(imagenet.ENV_VAR, str(tmp_path / "nothing"))
+    assert cli.main(["check"]) == 1
+    assert f"{tmp_path / 'nothing' / 'train'}" in capsys.readouterr().err
+    monkeypatch.delenv(imagenet.ENV_VAR)
     monkeypatch.setattr(corpus, "CORPUS_DIR", tmp_path / "no-corpus")
     assert cli.main(["check"]) == 1
     assert "build-corpus" in capsys.readouterr().err
+
+
+def test_data_check_on_a_broken_fashion_mnist_exits_one(tmp_path, monkeypatch, capsys):
+    from repro.data import cli
+
+    write_fashion(tmp_path, {"train": 20, "test": 10})
+    (tmp_path / fashion_mnist.FILES["train"][1]).write_bytes(b"")
+    monkeypatch.setenv(fashion_mnist.ENV_VAR, str(tmp_path))
+    assert cli.main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'train-labels-idx1-ubyte.gz'}: " in err and "Traceback" not in err

@@ -1,4 +1,9 @@
-"""``python -m repro data check [--install]`` and ``python -m repro data build-corpus``."""
+"""``python -m repro data check [--install]`` and ``python -m repro data build-corpus``.
+
+``check`` reads the data: Fashion-MNIST decompressed, its IDX headers, counts and sha256 checked; the
+corpus loaded; CIFAR pickles, ImageNet class folders (a sample decoded) and WMT'14 files validated
+where supplied. Every problem names the file and the fix; any problem exits 1.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +14,24 @@ import sys
 from pathlib import Path
 
 from repro.data import cifar, corpus, fashion_mnist, imagenet, wmt
-from repro.data.errors import DatasetNotFound
+from repro.data.errors import DataError, DatasetNotFound
+
+
+def verify_fashion() -> bool:
+    """Fashion-MNIST found and every file sound; each problem printed."""
+    root = fashion_mnist.find_root()
+    problems = fashion_mnist.verify(root)
+    for err in problems:
+        print(f"error: {err}", file=sys.stderr)
+    if not problems:
+        print(f"Fashion-MNIST: {root} (train 60000, test 10000; sha256 of the original files)")
+    return not problems
 
 
 def check_fashion(install: bool) -> bool:
-    """Find Fashion-MNIST; with ``install``, install Debian's package when apt and root allow it."""
+    """Find and read Fashion-MNIST; with ``install``, install Debian's package when apt and root allow it."""
     try:
-        print(f"Fashion-MNIST: {fashion_mnist.find_root()}")
-        return True
+        return verify_fashion()
     except DatasetNotFound as err:
         can_apt = shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0
         if not (install and can_apt):
@@ -26,8 +41,7 @@ def check_fashion(install: bool) -> bool:
     subprocess.run(["apt-get", "update", "-qq"], check=False)
     subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], check=False)
     try:
-        print(f"Fashion-MNIST: {fashion_mnist.find_root()}")
-        return True
+        return verify_fashion()
     except DatasetNotFound as err:
         print(err, file=sys.stderr)
         return False
@@ -44,24 +58,51 @@ def check_corpus() -> bool:
     return True
 
 
-def report_user_datasets() -> None:
-    """Where the user-supplied datasets of the ``paper`` profile were found, if they were."""
-    finders = {"CIFAR-10": (lambda: cifar.find_root("cifar10"), cifar.ENV_VAR),
-               "CIFAR-100": (lambda: cifar.find_root("cifar100"), cifar.ENV_VAR),
-               "ImageNet": (lambda: imagenet.find_root("val"), imagenet.ENV_VAR),
-               **{f"WMT'14 {p}": (lambda p=p: wmt.find_files(p, "test")[0].parent, wmt.ENV_VAR)
-                  for p in corpus.PAIRS}}
-    for name, (find, env_var) in finders.items():
+def verify_wmt(pair: str) -> str:
+    """Every split of one pair present, the test split line-parallel; a summary line."""
+    files = {split: wmt.find_files(pair, split) for split in corpus.SPLITS}
+    try:
+        n = len(corpus.read_parallel(*files["test"]))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(files["test"][0], str(err), "give both sides of the split one sentence a line, "
+                        "in UTF-8") from err
+    return f"{files['test'][0].parent} (train, valid, test; test {n} pairs)"
+
+
+def check_user_datasets() -> bool:
+    """The user-supplied datasets of the ``paper`` profile: validated where supplied, else reported.
+
+    A broken one is an error; so is an environment variable under which none of its datasets is found.
+    """
+    checks = {"CIFAR-10": (lambda: cifar.verify("cifar10"), cifar.ENV_VAR),
+              "CIFAR-100": (lambda: cifar.verify("cifar100"), cifar.ENV_VAR),
+              "ImageNet": (imagenet.verify, imagenet.ENV_VAR),
+              **{f"WMT'14 {p}": (lambda p=p: verify_wmt(p), wmt.ENV_VAR) for p in corpus.PAIRS}}
+    ok, found, missing = True, set(), {}
+    for name, (verify, env_var) in checks.items():
         try:
-            print(f"{name}: {find()}")
-        except DatasetNotFound:
-            print(f"{name}: not supplied (only the paper profile needs it: set ${env_var})")
+            print(f"{name}: {verify()}")
+            found.add(env_var)
+        except DatasetNotFound as err:
+            missing.setdefault(env_var, []).append((name, err))
+        except DataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            found.add(env_var)
+            ok = False
+    for env_var, entries in missing.items():
+        for name, err in entries:
+            if os.environ.get(env_var) and env_var not in found:
+                print(f"error: {err}", file=sys.stderr)
+                ok = False
+            else:
+                where = f"not in ${env_var}" if os.environ.get(env_var) else f"set ${env_var}"
+                print(f"{name}: not supplied (only the paper profile needs it: {where})")
+    return ok
 
 
 def check(install: bool) -> int:
-    """The embedded data must be there (exit 1 if not); the user-supplied datasets are only reported."""
-    found = [check_fashion(install), check_corpus()]  # both run, so both report
-    report_user_datasets()
+    """Every dataset read and validated; exit 1 when any is missing (embedded) or broken."""
+    found = [check_fashion(install), check_corpus(), check_user_datasets()]  # all run, so all report
     return 0 if all(found) else 1
 
 
@@ -78,7 +119,7 @@ def build_corpus(locale_dir: Path, out_dir: Path) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m repro data")
     sub = parser.add_subparsers(dest="command", required=True)
-    chk = sub.add_parser("check", help="find the embedded datasets; report the user-supplied ones")
+    chk = sub.add_parser("check", help="read and validate every dataset found")
     chk.add_argument("--install", action="store_true",
                      help="install Debian's dataset-fashion-mnist if missing (needs apt and root)")
     bld = sub.add_parser("build-corpus", help="build the En-De / En-Fr corpus from the gettext catalogs")

@@ -5,21 +5,21 @@ Layout (the usual one; the validation images sorted into class folders too)::
     <root>/train/n01440764/*.JPEG ...
     <root>/val/n01440764/*.JPEG ...
 
-``<root>`` is the ``root`` argument, else ``$REPRO_IMAGENET``, else ``data/imagenet``. Classes are
+``<root>`` is the ``root`` argument, else ``$REPRO_IMAGENET``, else ``data/imagenet`` (a user-set one
+is used alone: a wrong one is an error, never replaced by another copy). Classes are
 the sorted folder names of ``train/``, so labels agree between splits. Images are decoded with
 Pillow (no torchvision): the shorter side resized to ``resize``, then a centre crop of
 ``image_size`` (``val``) or a random crop and horizontal flip (``train``), standardised per channel.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from repro.data.errors import DatasetNotFound
+from repro.data.errors import DataError, DatasetNotFound, search_dirs
 from repro.paths import DATA_DIR
 
 ENV_VAR = "REPRO_IMAGENET"
@@ -32,20 +32,14 @@ HOW_TO_GET = ("download ILSVRC-2012 from https://image-net.org (an account is ne
               "data/imagenet/.")
 
 
-def candidate_dirs(root: str | Path | None = None) -> list[Path]:
-    dirs = [Path(root)] if root else []
-    dirs += [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
-    return dirs + [DATA_DIR / "imagenet"]
-
-
 def find_root(split: str, root: str | Path | None = None) -> Path:
     """The first folder whose ``train/`` and ``split/`` hold class folders; else :class:`DatasetNotFound`."""
-    dirs = candidate_dirs(root)
+    dirs, note = search_dirs(root, ENV_VAR, [DATA_DIR / "imagenet"])
     for d in dirs:
         if all((d / s).is_dir() and any(p.is_dir() for p in (d / s).iterdir()) for s in {"train", split}):
             return d
     raise DatasetNotFound("ImageNet", [d / s for d in dirs for s in dict.fromkeys(("train", split))],
-                          HOW_TO_GET)
+                          HOW_TO_GET + note)
 
 
 def _pil():
@@ -55,6 +49,16 @@ def _pil():
         raise ImportError("decoding ImageNet needs Pillow, which is not installed: `pip install pillow` "
                           "(matplotlib normally brings it)") from err
     return Image
+
+
+def decode(path: Path):
+    """The RGB Pillow image of ``path``; :class:`DataError` naming it when it cannot be decoded."""
+    try:
+        with _pil().open(path) as image:
+            return image.convert("RGB")
+    except Exception as err:  # Pillow raises several types for truncated or foreign files
+        raise DataError(path, f"cannot be decoded as an image ({type(err).__name__}: {err})",
+                        "delete or replace the file (copy it again from the ILSVRC-2012 archive)") from err
 
 
 class ImageFolder(Dataset):
@@ -74,7 +78,7 @@ class ImageFolder(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[i]
         pil = _pil()
-        image = pil.open(path).convert("RGB")
+        image = decode(path)
         w, h = image.size
         scale = self.resize / min(w, h)
         image = image.resize((max(self.resize, round(w * scale)), max(self.resize, round(h * scale))),
@@ -101,3 +105,24 @@ def load_imagenet(split: str = "train", root: str | Path | None = None, *, image
     _pil()  # fail now, not in the first batch, when Pillow is missing
     classes = sorted(p.name for p in (base / "train").iterdir() if p.is_dir())
     return ImageFolder(base / split, classes, image_size, resize, train=split == "train")
+
+
+def verify(root: str | Path | None = None) -> str:
+    """Both splits: the same class folders, none empty, a sample of each decoded; a summary line."""
+    base = find_root("val", root)
+    classes = {s: sorted(p.name for p in (base / s).iterdir() if p.is_dir()) for s in SPLITS}
+    if classes["train"] != classes["val"]:
+        odd = sorted(set(classes["train"]) ^ set(classes["val"]))
+        raise DataError(base, f"train/ has {len(classes['train'])} classes and val/ {len(classes['val'])} "
+                        f"(in one only: {', '.join(odd[:5])}{' ...' if len(odd) > 5 else ''})",
+                        "give both splits the same class folders")
+    sizes = {}
+    for split in SPLITS:
+        ds = ImageFolder(base / split, classes[split], 1, 1, train=False)
+        empty = sorted(set(classes[split]) - {p.parent.name for p, _ in ds.samples})
+        if empty:
+            raise DataError(base / split / empty[0], f"holds no {'/'.join(EXTENSIONS)} image "
+                            f"({len(empty)} such class folders)", "copy the class's images into it")
+        decode(ds.samples[0][0])
+        sizes[split] = len(ds)
+    return f"{base} ({len(classes['train'])} classes; train {sizes['train']}, val {sizes['val']} images)"

@@ -7,16 +7,16 @@ Layout, one sentence per line, line ``i`` of the two files of a split being a tr
     <root>/en-de/test.en    <root>/en-de/test.de      (newstest2014)
     <root>/en-fr/train.en   <root>/en-fr/train.fr     ... and the same for valid and test
 
-``<root>`` is the ``root`` argument, else ``$REPRO_WMT14``, else ``data/wmt14``. This is the layout of
+``<root>`` is the ``root`` argument, else ``$REPRO_WMT14``, else ``data/wmt14`` (a user-set one is
+used alone: a wrong one is an error, never replaced by another copy). This is the layout of
 fairseq's ``prepare-wmt14en2de.sh`` output before BPE; any raw text in it works.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from repro.data.corpus import check_pair, check_split, read_parallel
-from repro.data.errors import DatasetNotFound
+from repro.data.errors import DatasetNotFound, search_dirs
 from repro.paths import DATA_DIR
 
 ENV_VAR = "REPRO_WMT14"
@@ -26,23 +26,18 @@ HOW_TO_GET = ("download WMT'14 (https://www.statmt.org/wmt14/translation-task.ht
               f"`root` argument, ${ENV_VAR}, or data/wmt14.")
 
 
-def candidate_dirs(root: str | Path | None = None) -> list[Path]:
-    dirs = [Path(root)] if root else []
-    dirs += [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
-    return dirs + [DATA_DIR / "wmt14"]
-
-
 def find_files(pair: str, split: str, root: str | Path | None = None) -> tuple[Path, Path]:
     """The source and target files of one split; else :class:`DatasetNotFound` naming every place."""
     src, tgt = check_pair(pair).split("-")
     check_split(split)
     looked: list[Path] = []
-    for d in candidate_dirs(root):
+    dirs, note = search_dirs(root, ENV_VAR, [DATA_DIR / "wmt14"])
+    for d in dirs:
         files = d / pair / f"{split}.{src}", d / pair / f"{split}.{tgt}"
         if all(f.exists() for f in files):
             return files
         looked += files
-    raise DatasetNotFound(f"WMT'14 {pair} ({split})", looked, HOW_TO_GET)
+    raise DatasetNotFound(f"WMT'14 {pair} ({split})", looked, HOW_TO_GET + note)
 
 
 def load_wmt14(pair: str, split: str, root: str | Path | None = None,
