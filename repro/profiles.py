@@ -52,7 +52,7 @@ class DataConfig(Section):
 @dataclass(frozen=True)
 class WeightsConfig(Section):
     """Notebook 01: weight distributions of Conv / Add / Shift networks, the transformation kernel."""
-    train_subset: int = 5000        # budget: an Add step costs ~7x a Conv step on one CPU thread
+    train_subset: int = 3000        # budget: an Add step costs ~7x a Conv step on one CPU thread
     test_subset: int = 2000
     epochs: int = 2
     batch_size: int = 128
@@ -67,6 +67,8 @@ class CostConfig(Section):
     """Notebook 02: cost models (exact, same in every profile except the zoo subset)."""
     bits: tuple[int, ...] = (32, 8)   # operand precisions of the dataflow model; the first is the main one
     models: tuple[str, ...] = ()      # zoo models of the zoo-costs table; () = all of them
+    energy_models: tuple[str, ...] = ("ours", "released")  # sa-fig6 sensitivity (repro.cost.eyeriss)
+    rf_accesses: tuple[int, ...] = (1, 2, 4, 8)  # RF accesses per MAC, sa-fig6 sensitivity (our assumption: 4)
 
     def __post_init__(self) -> None:
         super().__post_init__()
