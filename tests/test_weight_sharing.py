@@ -1,6 +1,7 @@
 """Heterogeneous weight sharing: the transformation kernel, the KL estimates, the layer's modes."""
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -116,3 +117,44 @@ def test_bad_arguments():
         SharedConv2d(4, 4, 3)(torch.randn(1, 4, 5, 5), out_channels=5)
     with pytest.raises(ValueError, match="num_segments"):
         TransformationKernel(0)
+
+
+def _reference_kl(pool: torch.Tensor, kernel: TransformationKernel) -> torch.Tensor:
+    """Eq. 5's KL part computed the direct way: four sorts, no cache."""
+    return gaussian_kl(pool) + laplace_kl(kernel._compute(pool)[0])
+
+
+def test_shared_sort_gives_the_same_kl_and_gradients():
+    torch.manual_seed(0)
+    layer = SharedConv2d(6, 8, 3, padding=1)
+    with torch.no_grad():
+        layer.transform.alpha.uniform_(0.5, 1.5)
+    x = torch.randn(2, 6, 5, 5)
+    ref_pool = layer.weights["pool"].detach().clone().requires_grad_()
+    ref_kernel = copy.deepcopy(layer.transform)
+    # reference: Add view and KL each with their own sorts
+    ref_w = ref_kernel._compute(ref_pool)[0]
+    ref_loss = adder_conv2d(x, ref_w, 1, 1, eta=None).sum() * 1e-3 + _reference_kl(ref_pool, ref_kernel)
+    ref_loss.backward()
+    layer.eta = None
+    loss = layer.set_op("add")(x).sum() * 1e-3 + layer.kl_loss()
+    loss.backward()
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(layer.weights["pool"].grad, ref_pool.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(layer.transform.alpha.grad, ref_kernel.alpha.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_cached_views_follow_the_optimizer_and_survive_accumulation():
+    torch.manual_seed(1)
+    layer = SharedConv2d(4, 4, 3, padding=1).set_op("add")
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    x = torch.randn(2, 4, 5, 5)
+    for _ in range(2):  # two micro-batches on unchanged weights: the second recomputes after backward
+        (layer(x).mean() + layer.kl_loss()).backward()
+    opt.step()
+    pool = layer.weights["pool"]
+    after = layer.view("add")
+    torch.testing.assert_close(after, layer.transform._compute(pool)[0])  # the cache saw the step
+    copy.deepcopy(layer)  # a module holding a step's graph can still be copied
+    with torch.no_grad():
+        torch.testing.assert_close(layer.view("add"), after)

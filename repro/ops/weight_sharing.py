@@ -58,13 +58,14 @@ RELEASED_BINS = 100
 KL_WEIGHT = {"paper": 1.0, "released": 10.0}
 
 
-def vasicek_entropy(w: torch.Tensor, m: int | None = None) -> torch.Tensor:
+def vasicek_entropy(w: torch.Tensor, m: int | None = None, *, presorted: bool = False) -> torch.Tensor:
     """Vasicek's spacing estimate of the differential entropy of the sample ``w`` (flattened).
 
     ``H = mean_i log(n / (2m) * (x_(i+m) - x_(i-m)))`` on the sorted sample, indices clamped to
     ``[0, n-1]``, ``m = round(sqrt(n) / 2)`` by default. Differentiable through the sorted values.
+    ``presorted=True``: ``w`` is already in ascending order (the sort is skipped).
     """
-    x = torch.sort(w.reshape(-1)).values
+    x = w.reshape(-1) if presorted else torch.sort(w.reshape(-1)).values
     n = x.numel()
     if n < 4:
         raise ValueError(f"the entropy estimate needs at least 4 weights, got {n}")
@@ -74,16 +75,16 @@ def vasicek_entropy(w: torch.Tensor, m: int | None = None) -> torch.Tensor:
     return torch.log(spacing.clamp_min(1e-12) * n / (2 * m)).mean()
 
 
-def gaussian_kl(w: torch.Tensor, std: float = 1.0) -> torch.Tensor:
+def gaussian_kl(w: torch.Tensor, std: float = 1.0, *, presorted: bool = False) -> torch.Tensor:
     """``KL(p_w || N(0, std^2))`` = cross-entropy to the Gaussian minus the Vasicek entropy (Eq. 5, Conv)."""
     cross_entropy = (0.5 * (w.reshape(-1) / std) ** 2).mean() + 0.5 * math.log(2 * math.pi * std ** 2)
-    return cross_entropy - vasicek_entropy(w)
+    return cross_entropy - vasicek_entropy(w, presorted=presorted)
 
 
-def laplace_kl(w: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+def laplace_kl(w: torch.Tensor, scale: float = 1.0, *, presorted: bool = False) -> torch.Tensor:
     """``KL(p_w || Laplace(0, scale))`` = cross-entropy to the Laplace minus the Vasicek entropy (Eq. 5, Add)."""
     cross_entropy = (w.reshape(-1).abs() / scale).mean() + math.log(2 * scale)
-    return cross_entropy - vasicek_entropy(w)
+    return cross_entropy - vasicek_entropy(w, presorted=presorted)
 
 
 def excess_kurtosis(w: torch.Tensor) -> float:
@@ -95,23 +96,53 @@ def excess_kurtosis(w: torch.Tensor) -> float:
 
 class TransformationKernel(nn.Module):
     """Eq. 6: flatten, sort, scale each of ``d`` equal segments of the sorted weights by ``alpha_i``,
-    put the values back in place. Vectorised: one sort, one gather, one scatter; alphas start at 1."""
+    put the values back in place. Vectorised: one sort, one gather, one scatter; alphas start at 1.
+
+    :meth:`sorted_views` also returns the sorted pool and the sorted ``T(pool)``, which the KL
+    terms of Eq. 5 need: one call serves the Add view and both KL terms of a step (one sort of the
+    pool instead of four). It is cached per pool until the pool or the alphas change (their
+    version counters) or a backward pass has used it, so a step never sorts the same pool twice.
+    """
 
     def __init__(self, num_segments: int = PAPER_SEGMENTS):
         super().__init__()
         check_positive(num_segments=num_segments)
         self.num_segments = num_segments
         self.alpha = nn.Parameter(torch.ones(num_segments))
+        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
 
     def segment_of_rank(self, n: int, device: torch.device | None = None) -> torch.Tensor:
         """Segment index of each rank ``0..n-1``: ``floor(rank * d / n)`` (segments of ``s = n / d`` weights)."""
         return torch.arange(n, device=device) * self.num_segments // n
 
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
+    def _compute(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         flat = w.reshape(-1)
         values, order = torch.sort(flat)
         scaled = torch.sort(values * self.alpha[self.segment_of_rank(flat.numel(), flat.device)]).values
-        return torch.empty_like(flat).scatter(0, order, scaled).reshape(w.shape)
+        return torch.empty_like(flat).scatter(0, order, scaled).reshape(w.shape), values, scaled
+
+    def _forget(self, *_) -> None:
+        self._cache = None
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {**state, "_cache": None}  # copies and pickles never carry a step's graph
+
+    def sorted_views(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w``, cached within a step."""
+        key = (id(w), w._version, self.alpha._version, torch.is_grad_enabled())
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        out = self._compute(w)
+        if torch.is_grad_enabled() and out[0].requires_grad:
+            # a backward through the cached graph frees it: the next use must recompute
+            out[0].register_hook(self._forget)
+            out[1].register_hook(self._forget)
+        self._cache = (key, out)
+        return out
+
+    def forward(self, w: torch.Tensor) -> torch.Tensor:
+        return self.sorted_views(w)[0] if isinstance(w, nn.Parameter) else self._compute(w)[0]
 
 
 class ReleasedTransformationKernel(nn.Module):
@@ -144,10 +175,12 @@ def make_kernel(kernel: str = "paper", size: int | None = None) -> nn.Module:
 def sharing_kl(pool: torch.Tensor, transform: nn.Module, kernel: str = "paper") -> torch.Tensor:
     """The KL part of Eq. 5 for one pool: paper ``KL_N(W) + KL_Lp(T(W))``; released ``10 * KL_Lp(T(W))``."""
     check_choice("kernel", kernel, KERNELS)
-    add_term = laplace_kl(transform(pool))
     if kernel == "released":
-        return KL_WEIGHT[kernel] * add_term
-    return KL_WEIGHT[kernel] * (gaussian_kl(pool) + add_term)
+        return KL_WEIGHT[kernel] * laplace_kl(transform(pool))
+    if isinstance(transform, TransformationKernel) and isinstance(pool, nn.Parameter):
+        _, pool_sorted, t_sorted = transform.sorted_views(pool)  # shared with the Add view's forward
+        return KL_WEIGHT[kernel] * (gaussian_kl(pool_sorted, presorted=True) + laplace_kl(t_sorted, presorted=True))
+    return KL_WEIGHT[kernel] * (gaussian_kl(pool) + laplace_kl(transform(pool)))
 
 
 def fit_kernel(transform: nn.Module, w: torch.Tensor, steps: int, lr: float = 0.05,
