@@ -164,7 +164,7 @@ class ProbShiftConfig(Section):
     onto the scaled space's FLOPs range; ``update_every`` is q (the paper: 100 iterations).
     """
     space: str = "T-fashion"
-    train_subset: int = 2400
+    train_subset: int = 1920
     val_subset: int = 1000
     test_subset: int = 1000
     epochs: int = 3
@@ -180,10 +180,11 @@ class ProbShiftConfig(Section):
     finetune_lr: float = 5e-4      # AdamW, finetuning inherited subnets (paper: not stated)
     generator_warm_steps: int = 300
     fig2_samples: int = 10000
-    rank_subnets: int = 8
+    rank_subnets: int = 6
     finetune_steps: int = 10
     timing_draws: int = 200        # Fig. 9: generator draws per bin at batch 1
     timing_batch: int = 256        # Fig. 9: targets per batched generator forward
+    score_batch: int = 256         # Table 4: validation images per score and sufficiency loss
     hit_samples: int = 50
 
 
@@ -264,7 +265,8 @@ def _profiles() -> dict[str, Profile]:
                                     eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03, lr=0.1),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
-                                      finetune_steps=2, timing_draws=20, timing_batch=32, hit_samples=10),
+                                      finetune_steps=2, timing_draws=20, timing_batch=32, score_batch=64,
+                                      hit_samples=10),
         ),
         "default": Profile(
             name="default",
