@@ -136,8 +136,10 @@ class BitshiftConfig(Section):
     image_size: int = 7             # Fashion-MNIST is average-pooled to this size (28 = as is)
     train_subset: int = 800         # 0 = the whole training set (split in halves for the search)
     test_subset: int = 500          # 0 = the whole test set
-    op_epochs: int = 2              # operation search (paper 30)
-    topo_epochs: int = 2            # topology search (paper 40)
+    warmup_epochs: int = 1          # search stage 1, weights only (paper/DOTS 15 of 70)
+    op_epochs: int = 1              # stage 2, operation search (paper/DOTS 15)
+    retrain_epochs: int = 1         # stage 3, re-initialised pruned network, no beta updates (paper/DOTS 20)
+    topo_epochs: int = 1            # stage 4, annealed topology search (paper/DOTS 20)
     eval_epochs: int = 3            # training of the searched cells (paper 200)
     search_channels: int = 4        # paper 16
     search_layers: int = 3          # paper 8 cells
@@ -260,9 +262,10 @@ def _profiles() -> dict[str, Profile]:
                                     predictor_samples=50),
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
-            bitshift=BitshiftConfig(image_size=7, train_subset=128, test_subset=100, op_epochs=1, topo_epochs=1,
-                                    eval_epochs=1, search_channels=2, search_layers=3, eval_channels=4,
-                                    eval_layers=3, resnet_width=4, batch_size=32, arch_lr=0.03, lr=0.1),
+            bitshift=BitshiftConfig(image_size=7, train_subset=64, test_subset=100, warmup_epochs=1, op_epochs=1,
+                                    retrain_epochs=1, topo_epochs=1, eval_epochs=1, search_channels=2,
+                                    search_layers=3, eval_channels=4, eval_layers=3, resnet_width=4, batch_size=32,
+                                    arch_lr=0.03, lr=0.1),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
                                       update_every=2, generator_warm_steps=40, fig2_samples=2000, rank_subnets=4,
                                       finetune_steps=2, timing_draws=20, timing_batch=32, score_batch=64,
@@ -286,10 +289,11 @@ def _profiles() -> dict[str, Profile]:
                           population=125, retrain_steps=40_000, warmup_steps=10_000, fitness_pairs=100_000,
                           budget_fractions=(0.15, 0.25, 0.35, 0.42), retrain_subnets=4, max_tokens=256,
                           test_pairs=0),
-            bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0, op_epochs=30,
-                                    topo_epochs=40, eval_epochs=200, search_channels=16, search_layers=8,
-                                    eval_channels=36, eval_layers=20, resnet_width=16, batch_size=128,
-                                    drop_path=0.2, arch_lr=3e-4, lr=0.01, fixed_point=True),
+            bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0,
+                                    warmup_epochs=15, op_epochs=15, retrain_epochs=20, topo_epochs=20,
+                                    eval_epochs=200, search_channels=16, search_layers=8, eval_channels=36,
+                                    eval_layers=20, resnet_width=16, batch_size=128, drop_path=0.2, arch_lr=3e-4,
+                                    lr=0.01, fixed_point=True),
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
                                       batch_size=1024, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,

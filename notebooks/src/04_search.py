@@ -31,10 +31,9 @@ from repro.spaces.shiftaddnas_nlp import ShiftAddNASNLPSpace
 nlp_paper = ShiftAddNASNLPSpace("paper")
 t1 = nlp.table1(nlp_paper)
 ctx.save_table(t1, "sa-table1", caption="The NLP search space (Table 1): reported and read from our space object")
-same = bool(t1["Same"].dropna().all())
-ctx.record("sa-table1", measured="our paper-scale space object lists " + ("the same" if same else "different")
-           + " choices as Table 1 (plus the fixed 6 encoder blocks the table leaves implicit)",
-           verdict="holds" if same else "does not hold")
+ev = nlp.table1_evidence(t1)
+ctx.record("sa-table1", measured=f"our paper-scale space object differs from Table 1 in {ev.effect:.0f} rows (plus "
+           "the fixed 6 encoder blocks the table leaves implicit)", evidence=ev)
 t1
 
 # %%
@@ -43,37 +42,33 @@ ctx.save_table(sizes, "sa-text-spacesize", caption="Search-space sizes: our exac
 nlp_log, cv_log = sizes["log10 (ours)"].iloc[0], sizes["log10 (ours)"].iloc[-1]
 ctx.record("sa-text-spacesize", measured=f"NLP 10^{nlp_log:.1f} with per-layer choices (HAT's convention), "
            f"10^{sizes['log10 (ours)'].iloc[1]:.1f} with per-layer block types and global widths; "
-           f"CV 10^{cv_log:.1f}; paper: about 10^14 and 10^9",
-           verdict="does not hold",
-           reason="the paper does not state how it counts; no convention we tried on Table 1 and Table 2 "
-           "gives 10^14 and 10^9 (see the table for each convention)", nlp_log10=nlp_log, cv_log10=cv_log)
+           f"CV 10^{cv_log:.1f}; paper: about 10^14 and 10^9 (it does not state how it counts)",
+           evidence=nlp.space_size_evidence(sizes), nlp_log10=nlp_log, cv_log10=cv_log)
 sizes
 
 # %%
 fig = nlp.draw_supernets(nlp_paper, ShiftAddNASCVSpace("paper"))
 ctx.save_figure(fig, "sa-fig2")
-ctx.record("sa-fig2", measured="both supernets drawn from the paper-scale space objects", verdict="n/a",
-           reason="a diagram")
+ctx.record("sa-fig2", measured="both supernets drawn from the paper-scale space objects",
+           evidence=nlp.supernets_evidence())
 
 # %%
 nlp_results = {pair: nlp.run_search_and_retrain(ctx.profile, pair) for pair in PAIRS}
-verdict, summary = nlp.trade_off_verdict(nlp_results)
+ev5, summary = nlp.trade_off_evidence(ctx.profile, nlp_results)
 fig = nlp.draw_fig5(ctx.profile, nlp_results)
 ctx.save_figure(fig, "sa-fig5")
 bleus = {f"bleu_{pair}_{i}": r["bleu"] for pair, res in nlp_results.items() for i, r in enumerate(res["retrained"])}
-ctx.record("sa-fig5", measured=summary, verdict=verdict,
-           reason="our runs compare a searched subnet with the same-scale Transformer on the gettext corpus; the "
-           "paper's points (bottom row) are WMT'14 at paper scale", **bleus)
-print(f"BLEU vs FLOPs ({verdict}): {summary}")
+ctx.record("sa-fig5", measured=summary + "; searched subnet vs the same-scale Transformer on the gettext corpus "
+           "(the paper's points, bottom row, are WMT'14)", evidence=ev5, **bleus)
+print(f"BLEU vs FLOPs ({ev5.verdict}): {summary}. {ev5.reason}")
 
 # %%
 t3 = nlp.table3(ctx.profile, nlp_results)
 ctx.save_table(t3, "sa-table3", caption="NLP comparison: reported (WMT'14), Transformer-Big costed by our models, "
                "and our retrained subnets (reduced scale, gettext corpus)")
-verdict3, summary3 = nlp.trade_off_verdict(nlp_results, "energy_mj")
-ctx.record("sa-table3", measured=summary3 + " (energy from the Eyeriss model)", verdict=verdict3,
-           reason="BLEU of our rows is on the gettext corpus at reduced scale; the paper's HAT and ShiftAddNAS "
-           "architectures are not published, so only Transformer-Big is costed at paper scale", **bleus)
+ev3, summary3 = nlp.trade_off_evidence(ctx.profile, nlp_results, "energy_mj")
+ctx.record("sa-table3", measured=summary3 + " (energy from the Eyeriss model; gettext corpus at reduced scale; "
+           "only Transformer-Big is costed at paper scale)", evidence=ev3, **bleus)
 t3
 
 
@@ -93,10 +88,10 @@ from repro.spaces.shiftaddnas_cv import PAPER_FIG8, ShiftAddNASCVSpace
 cv_exp = cv.CVExperiment.from_profile(ctx.profile)
 t2 = cv.table2(cv_exp.space)
 ctx.save_table(t2, "sa-table2", caption="The CV search space (Table 2): reported and read from our space objects")
-same = cv.table2_matches(t2)
-ctx.record("sa-table2", measured="our paper-scale space object lists " + ("the same" if same else "different")
-           + f" choices; it holds {ShiftAddNASCVSpace('paper').size():.3g} configs (4 types per layer)",
-           verdict="holds" if same else "does not hold", space_size=ShiftAddNASCVSpace("paper").size())
+ev = cv.table2_evidence(t2)
+ctx.record("sa-table2", measured=f"our paper-scale space object differs from Table 2 in {ev.effect:.0f} rows; it "
+           f"holds {ShiftAddNASCVSpace('paper').size():.3g} configs (4 types per layer)", evidence=ev,
+           space_size=ShiftAddNASCVSpace("paper").size())
 t2
 
 # %%
@@ -104,9 +99,8 @@ sizes = cv.supernet_sizes()
 ctx.save_table(sizes, "sa-text-supernetsize", caption="Paper-scale CV supernet parameters per weight-sharing mode")
 none_m, hws_m, saving = sizes["Ours (M)"].iloc[[0, 2, 3]]
 ctx.record("sa-text-supernetsize", measured=f"ours {none_m:.0f}M without sharing vs {hws_m:.0f}M with HWS "
-           f"({saving:.0f}% smaller); paper 615M vs 364M (41%)", verdict="holds",
-           reason="heterogeneous sharing shrinks the supernet as claimed; the absolute sizes differ because the "
-           "paper does not give the block internals (ours: two 3x3 layers per Conv/Add/Shift block, MLP ratio 4)",
+           f"({saving:.0f}% smaller); paper 615M vs 364M (41%); our block internals are our design (two 3x3 "
+           "layers per Conv/Add/Shift block, MLP ratio 4)", evidence=cv.supernet_size_evidence(sizes),
            params_no_ws_m=none_m, params_hws_m=hws_m, saving_pct=saving)
 sizes
 
@@ -121,13 +115,12 @@ predictor = cv.latency_predictor_check(cv_exp, ctx.profile.supernet.predictor_sa
 t4 = cv.table4(searched, ctx.profile.name, cv_exp.scale)
 ctx.save_table(t4, "sa-table4", caption="ImageNet comparison (reported) with our counted ops of the paper-scale "
                "models, and our searched subnets on Fashion-MNIST")
-ctx.record("sa-table4", measured="; ".join(f"{s['label']}: {s['test_acc']:.1f}% Fashion-MNIST test"
-                                           for s in searched),
-           verdict="not testable at this scale",
-           reason="ImageNet accuracies of the baselines need ImageNet training; our rows are reduced-scale "
-           "Fashion-MNIST runs and the op counts are computed for the paper-scale architectures",
-           latency_predictor_mape_pct=predictor["mape_pct"],
+ev4 = cv.table4_evidence(t4)
+ctx.record("sa-table4", measured="counted columns of the zoo models vs the reported ones; "
+           + "; ".join(f"{s['label']}: {s['test_acc']:.1f}% Fashion-MNIST test" for s in searched),
+           evidence=ev4, latency_predictor_mape_pct=predictor["mape_pct"],
            **{f"test_acc_q{int(100 * q)}": s["test_acc"] for q, s in zip((0.25, 0.5), searched)})
+print(f"Table 4 ({ev4.verdict}): {ev4.reason}")
 print(f"Latency predictor: {predictor['mape_pct']:.2f}% mean absolute error on {predictor['held_out']} held-out "
       f"subnets (paper: < 5%).")
 t4
@@ -139,4 +132,4 @@ cv.draw_architecture(axes[1], searched[1]["config"], cv_exp.space,
                      f"Ours ({ctx.profile.name}, Fashion-MNIST, {searched[1]['test_acc']:.1f}%)")
 ctx.save_figure(fig, "sa-fig8")
 ctx.record("sa-fig8", measured=f"ours: {searched[1]['config']['stages']}; paper: {PAPER_FIG8['stages']}",
-           verdict="n/a", reason="a drawing of two architectures")
+           evidence=cv.architecture_evidence())

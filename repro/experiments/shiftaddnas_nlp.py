@@ -8,13 +8,23 @@
 
 Every step is cached (:func:`repro.cache.cached`) keyed by its inputs, so notebooks 03 and 04
 share the supernets and the searches, and an interrupted training resumes from its checkpoint.
+
+Verdicts (:mod:`repro.evidence`) are decided here: Table 1 and the space sizes against the paper's
+numbers; Fig. 5 / Table 3 by the searched-minus-Transformer BLEU paired over ``profile.seed_list``,
+gated by the BLEU floor (:data:`repro.evidence.BLEU_FLOOR`) on every retrained model.
+
+Deviations from the paper: the gettext corpus at a reduced scale instead of WMT'14; the baseline is the
+space's plain Transformer at the same scale (no HAT, Evolved or Lite Transformer runs); the searched
+architectures come from one supernet seed and only their retraining runs over the seeds; the BLEU gate
+is checked on the first seed, and the further seeds are retrained only once it passes (below the floor
+the verdict is *not testable* whatever they give).
 """
 from __future__ import annotations
 
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Callable, Iterator
 
@@ -26,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from repro import evidence
 from repro.cache import Checkpoint, cached
 from repro.cost import zoo
 from repro.cost.eyeriss import network_cost
@@ -252,22 +263,24 @@ def subnet_costs(model: nn.Module, config: Config, space: ShiftAddNASNLPSpace) -
             "latency_ms": cost.latency_ms}
 
 
-def retrain(profile: Profile, pair: str, config: Config) -> dict:
-    """Train ``config`` from scratch (Sec. 4.1 recipe, ``retrain_steps``), then BLEU on the test set
-    and the cost model's numbers (cached): ``bleu``, ``losses``, ``wall_clock_s`` and the costs."""
+def retrain(profile: Profile, pair: str, config: Config, seed: int | None = None) -> dict:
+    """Train ``config`` from scratch (Sec. 4.1 recipe, ``retrain_steps``; ``seed`` sets the initialisation
+    and data order, default ``profile.seed``), then BLEU on the test set and the cost model's numbers
+    (cached): ``bleu``, ``losses``, ``wall_clock_s`` and the costs."""
     cfg = profile.nlp
     space = _space(profile)
     space.validate(config)
+    seed = profile.seed if seed is None else seed
     key = {"nlp": asdict(cfg), "vocab": profile.data.spm_vocab_size, "max_pairs": profile.data.corpus_max_pairs,
-           "pair": pair, "config": config, "seed": profile.seed}
+           "pair": pair, "config": config, "seed": seed}
 
     def compute(ckpt: Checkpoint) -> dict:
         data = _data(profile, pair)
-        torch.manual_seed(profile.seed)
+        torch.manual_seed(seed)
         net = standalone(config, space.dims, data.vocab_size, dropout=cfg.dropout)
-        res = train_steps(net, batch_stream(data.train, cfg.batch_size, profile.seed), translation_loss,
+        res = train_steps(net, batch_stream(data.train, cfg.batch_size, seed), translation_loss,
                           steps=cfg.retrain_steps, lr=cfg.lr, warmup_steps=cfg.warmup_steps, ckpt=ckpt,
-                          seed=profile.seed, desc=f"retrain {pair}")
+                          seed=seed, desc=f"retrain {pair}")
         return {"config": config, "bleu": bleu(net, data), "losses": res.losses, "wall_clock_s": res.wall_clock_s,
                 **subnet_costs(net, config, space)}
 
@@ -276,13 +289,30 @@ def retrain(profile: Profile, pair: str, config: Config) -> dict:
 
 def run_search_and_retrain(profile: Profile, pair: str) -> dict:
     """Notebook 04's NLP work for one pair: the searches (cached from notebook 03), the first
-    ``retrain_subnets`` searched subnets and the space's plain Transformer retrained from scratch."""
+    ``retrain_subnets`` searched subnets and the space's plain Transformer retrained from scratch.
+
+    ``retrained``: the first seed's models (baseline first); ``per_seed``: one such list per seed of
+    ``profile.seed_list``; the later seeds only when every first-seed model passes the BLEU gate.
+    """
     space = _space(profile)
     found = search(profile, pair)
-    searched = [{**retrain(profile, pair, s["config"]), "model": f"searched (<= {s['budget_flops'] / 1e6:.1f} MFLOPs)",
-                 "valid_loss": s["valid_loss"]} for s in found[: profile.nlp.retrain_subnets]]
-    baseline = {**retrain(profile, pair, space.transformer()), "model": "Transformer (same scale)"}
-    return {"searches": found, "retrained": [baseline, *searched]}
+
+    def models(seed: int) -> list[dict]:
+        searched = [{**retrain(profile, pair, s["config"], seed), "valid_loss": s["valid_loss"],
+                     "model": f"searched (<= {s['budget_flops'] / 1e6:.1f} MFLOPs)"}
+                    for s in found[: profile.nlp.retrain_subnets]]
+        return [{**retrain(profile, pair, space.transformer(), seed), "model": "Transformer (same scale)"}, *searched]
+
+    first, *rest = profile.seed_list
+    per_seed = [models(first)]
+    if bleu_gate(per_seed[0]).passed:
+        per_seed += [models(seed) for seed in rest]
+    return {"searches": found, "retrained": per_seed[0], "per_seed": per_seed}
+
+
+def bleu_gate(models: list[dict]) -> evidence.Gate:
+    """Every retrained model reaches :data:`repro.evidence.BLEU_FLOOR` on the test set."""
+    return evidence.min_gate("test BLEU of the retrained models", [m["bleu"] for m in models], evidence.BLEU_FLOOR)
 
 
 def search_cost_table(profile: Profile, supernets: dict[str, dict], searches: dict[str, list[dict]]) -> pd.DataFrame:
@@ -355,23 +385,69 @@ def table3(profile: Profile, results: dict[str, dict]) -> pd.DataFrame:
 COST_UNITS = {"flops": ("MFLOPs", 1e-6), "energy_mj": ("mJ", 1.0), "latency_ms": ("ms", 1.0)}
 
 
-def trade_off_verdict(results: dict[str, dict], cost: str = "flops", min_bleu: float = 1.0) -> tuple[str, str]:
-    """Did a searched subnet beat our same-scale Transformer (BLEU at least as high at a lower
-    ``cost``: ``flops``, ``energy_mj`` or ``latency_ms``) on every pair?
+#: What passes the BLEU gate (issue 13): the baseline reached BLEU 22.3 after 3.4 epochs, about 12 min on one thread.
+BLEU_BUDGET = ("about 3.4 epochs per model (the baseline reached BLEU 22.3 on 300 test pairs after 3.4 epochs, "
+               "about 12 min on one thread), i.e. about {minutes:.0f} min for {models} retrainings")
 
-    Below ``min_bleu`` on every model the translations are too poor to rank: not testable.
+
+def trade_off_evidence(profile: Profile, results: dict[str, dict],
+                       cost: str = "flops") -> tuple[evidence.Evidence, str]:
+    """sa-fig5 (``cost="flops"``) / sa-table3 (``"energy_mj"``): per pair, the first searched subnet's BLEU
+    minus the same-scale Transformer's, paired over seeds, at a lower ``cost``; all pairs must hold.
+
+    Gate: every retrained model of every seed reaches the BLEU floor. Returns the evidence and a summary.
     """
     unit, scale = COST_UNITS[cost]
-    lines, wins = [], []
+    parts, lines, gates = {}, [], []
     for pair, res in results.items():
-        base, *searched = res["retrained"]
-        best = max(searched, key=lambda r: r["bleu"])
-        wins.append(best["bleu"] >= base["bleu"] and best[cost] < base[cost])
-        lines.append(f"{pair}: searched BLEU {best['bleu']:.2f} at {best[cost] * scale:.3g} {unit} vs "
-                     f"Transformer {base['bleu']:.2f} at {base[cost] * scale:.3g} {unit}")
-    if max(r["bleu"] for res in results.values() for r in res["retrained"]) < min_bleu:
-        return "not testable at this scale", "; ".join(lines) + f" (every BLEU below {min_bleu})"
-    return ("holds" if all(wins) else "does not hold"), "; ".join(lines)
+        runs = res["per_seed"]
+        gates.append(evidence.min_gate(f"{pair} test BLEU", [m["bleu"] for ms in runs for m in ms],
+                                       evidence.BLEU_FLOOR))
+        base, searched = [ms[0] for ms in runs], [ms[1] for ms in runs]
+        ev = evidence.paired([m["bleu"] for m in searched], [m["bleu"] for m in base], unit="BLEU")
+        lower = searched[0][cost] < base[0][cost]  # the costs do not depend on the seed
+        if not lower and ev.verdict != evidence.NOT_TESTABLE:
+            ev = replace(ev, verdict=evidence.DOES_NOT_HOLD, reason=f"the searched subnet costs more {unit}")
+        parts[pair] = ev
+        lines.append(f"{pair}: searched BLEU {searched[0]['bleu']:.2f} at {searched[0][cost] * scale:.3g} {unit} vs "
+                     f"Transformer {base[0]['bleu']:.2f} at {base[0][cost] * scale:.3g} {unit} (seed "
+                     f"{profile.seed}; {len(runs)} seed(s) retrained)")
+    ev = evidence.gated(evidence.all_of(parts), gates)
+    if ev.verdict == evidence.NOT_TESTABLE:
+        models = len(results) * (1 + profile.nlp.retrain_subnets) * len(profile.seed_list)
+        ev = replace(ev, reason=ev.reason + "; budget that would pass it: "
+                     + BLEU_BUDGET.format(minutes=12 * models, models=models))
+    return ev, "; ".join(lines)
+
+
+def table1_evidence(table: pd.DataFrame) -> evidence.Evidence:
+    """sa-table1: every row of our paper-scale space object lists Table 1's choices (no tolerance)."""
+    return evidence.exact(int((table["Same"] == False).sum()), 0, unit="rows differing from Table 1",  # noqa: E712
+                          abs_tol=0)
+
+
+#: Tolerance of a space size against the paper's "about 10^14 / 10^9": half a decade.
+SIZE_LOG10_TOL = 0.5
+
+
+def space_size_evidence(sizes: pd.DataFrame) -> evidence.Evidence:
+    """sa-text-spacesize: log10 of our NLP count (HAT's per-layer convention, the first row) and CV count
+    within half a decade of the paper's 14 and 9."""
+    nlp, cv = sizes.iloc[0], sizes.iloc[-1]
+    return evidence.exact_all({"NLP": (nlp["log10 (ours)"], nlp["log10 (reported)"]),
+                               "CV": (cv["log10 (ours)"], cv["log10 (reported)"])},
+                              unit="log10 subnets", abs_tol=SIZE_LOG10_TOL)
+
+
+def search_cost_evidence() -> evidence.Evidence:
+    """sa-table6: the claim compares GPU days with HAT, which we did not run."""
+    return evidence.not_testable("we did not run HAT or the Evolved Transformer, and CPU seconds at toy scale on "
+                                 "the gettext corpus are not comparable to V100 days on WMT'14")
+
+
+def supernets_evidence() -> evidence.Evidence:
+    """sa-fig2: a diagram of both supernets."""
+    return evidence.not_applicable("a diagram drawn from the space objects")
 
 
 def draw_fig5(profile: Profile, results: dict[str, dict]) -> plt.Figure:
