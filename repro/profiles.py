@@ -87,7 +87,7 @@ class SupernetConfig(Section):
     calib_batches: int = 4       # BatchNorm recalibration batches per inherited evaluation
     search_iterations: int = 4
     population: int = 12
-    ablation_subnets: int = 12   # 25 does not fit the 2-core budget (a standalone training is ~20-40 s)
+    ablation_subnets: int = 12   # x 2 ground-truth seeds; 20 does not fit the budget (one is ~17 s at one thread)
     standalone_steps: int = 100
     predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
 
