@@ -146,3 +146,17 @@ def test_exact_bin_probabilities_of_uniform_sampling_match_monte_carlo():
     draws = np.array([bins.index(space.flops(space.sample(rng))) for _ in range(20000)])
     assert (draws >= 0).all() and exact.sum() == pytest.approx(1.0)   # the bins reach both tails
     np.testing.assert_allclose(exact, np.bincount(draws, minlength=bins.count) / 20000, atol=0.015)
+
+
+def test_seed_stratified_correlation_decides_a_clear_ranking_and_not_noise():
+    import numpy as np
+
+    from repro.experiments.probability_shift import seed_stratified_correlation
+
+    rng = np.random.default_rng(0)
+    x = [rng.normal(size=10) for _ in range(3)]
+    clear = seed_stratified_correlation([(a, a + 0.1 * rng.normal(size=10) + 5 * s) for s, a in enumerate(x)],
+                                        resamples=300)
+    assert clear.verdict == "holds" and clear.effect > 0.7 and clear.n == 30
+    noise = seed_stratified_correlation([(a, rng.normal(size=10)) for a in x], resamples=300)
+    assert noise.ci[0] < 0.0 < noise.ci[1] and noise.verdict == "inconclusive"

@@ -65,7 +65,8 @@ TABLE2_MARGIN = 0.5                      # pp: Table 2's largest finetune / retr
 TV_FLOOR = 0.02                          # B must move this far from uniform before its shape says anything
 #: The training regime at which the inherited accuracies reach the Fashion-MNIST floor: an estimate
 #: (a logistic regression reaches 84% on the full training set; a 2,400-image, 3-epoch supernet 64-69%).
-TRAINED_REGIME = "estimated to pass with the full 60k training set and >= 5 epochs per supernet, ~25x this budget"
+TRAINED_REGIME = ("estimated to pass with the full 60k training set and >= 5 epochs per supernet, ~50x the default "
+                  "profile's training budget")
 #: Fig. 9's speed-ups: (rejection column, generator column).
 SPEEDUPS = {"speedup_analytic_batch1": ("rejection_s", "generator_s"),
             "speedup_analytic_batched": ("rejection_s", "generator_batched_s"),
