@@ -74,6 +74,11 @@ class CostConfig(Section):
         super().__post_init__()
         if not self.bits or any(b not in (8, 32) for b in self.bits):
             raise ConfigError(f"CostConfig.bits must be a non-empty tuple of 8 and/or 32, got {self.bits!r}")
+        if not self.energy_models or any(m not in ("ours", "released") for m in self.energy_models):
+            raise ConfigError(f"CostConfig.energy_models must be a non-empty tuple of 'ours' and/or 'released', "
+                              f"got {self.energy_models!r}")
+        if not self.rf_accesses or any(not isinstance(k, int) or k < 1 for k in self.rf_accesses):
+            raise ConfigError(f"CostConfig.rf_accesses must be a non-empty tuple of integers >= 1, got {self.rf_accesses!r}")
 
 
 @dataclass(frozen=True)

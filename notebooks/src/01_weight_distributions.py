@@ -43,8 +43,9 @@ ctx.save_table(table, "sa-fig3", caption="Gaussian vs Laplace fits of trained Co
                "(log-likelihood per weight, KS statistic, relative movement from init); 'reported (paper)' is the claim")
 ev3 = wd.claim_evidence(table, ("conv", "add"))
 moved3 = wd.movement_summary(table, ("conv", "add"))
-ctx.record("sa-fig3", measured=f"claimed density's log-likelihood advantage per layer over n={len(seeds)} seeds; "
-           f"relative movement from init {moved3}; {ev3.reason}", evidence=ev3,
+ctx.record("sa-fig3", measured=f"claimed density's log-likelihood advantage per layer over n={len(seeds)} seeds of "
+           f"{cfg.train_subset or 60000} images x {cfg.epochs} epochs (best test accuracy "
+           f"{table['test acc (%)'].max():.1f}%); relative movement from init {moved3}; {ev3.reason}", evidence=ev3,
            min_test_acc=float(table["test acc (%)"].min()), min_relative_change=float(table["relative change"].min()))
 print(f"sa-fig3 ({ctx.profile.name} profile): {ev3.verdict}: {ev3.reason}")
 
@@ -58,11 +59,12 @@ ev7 = wd.claim_evidence(table, wd.OPS)
 moved7 = wd.movement_summary(table, wd.OPS)
 levels = wd.shift_levels(table)
 ctx.record("sa-fig7", measured=f"Conv and Add layers as in sa-fig3 (n={len(seeds)} seeds); Shift weights take "
-           f"{levels} distinct values (<= {wd.SHIFT_LEVELS} by construction); relative movement {moved7}",
+           f"{levels} distinct values (at most {wd.SHIFT_LEVELS} can exist: 5-bit signed powers of two); relative "
+           f"movement {moved7}",
            evidence=ev7, shift_distinct_values=levels,
            **{f"{op}_min_test_acc": float(table.loc[table.network == op, "test acc (%)"].min()) for op in wd.OPS})
-print(f"sa-fig7 ({ctx.profile.name} profile): {ev7.verdict}: {ev7.reason}. Shift weights are discrete by "
-      "construction (5-bit powers of two), so only the Conv and Add layers are judged.")
+print(f"sa-fig7 ({ctx.profile.name} profile): {ev7.verdict}: {ev7.reason}. Shift weights can only take "
+      f"{wd.SHIFT_LEVELS} values (5-bit signed powers of two), so only the Conv and Add layers are judged.")
 
 # %% [markdown]
 # ## sa-fig4: the shared pool and the learned transformation kernel

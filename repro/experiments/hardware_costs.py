@@ -268,6 +268,11 @@ def accuracy_energy_figure(points: pd.DataFrame, bits: int = 32) -> plt.Figure:
     return fig
 
 
+def released_cost(model: str, hw: HardwareConfig = HardwareConfig(), resolution: int | None = None) -> dict:
+    """:func:`repro.cost.zoo.cost` of one model under the released code's charging rules (``energy_model="released"``)."""
+    return zoo.cost(model, bits=hw.bits, resolution=resolution, hw=replace(hw, energy_model="released"))
+
+
 # ---------------------------------------------------------------- sa-fig6 sensitivity
 
 def _base_rf(energy_model: str, hw: HardwareConfig) -> int:
