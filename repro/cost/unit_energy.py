@@ -2,6 +2,12 @@
 
 The table is ``data/unit_energy.csv`` (pJ per operation, with a source per row). :func:`quoted_ratios`
 recomputes the five ratios the ShiftAddNAS text quotes in Sec. 3.1, each from its pair of entries.
+
+Sources: the 45nm entries are Horowitz (ISSCC 2014); the shift entries are the released ShiftAddNAS
+code's; the FPGA entries are the paper's Fig. 1 as printed (unverifiable, entered to match its quoted
+ratios). :func:`mac_energy` charging a MAC its multiply (or add / shift) *and* its accumulate is our
+convention (the op split of :mod:`repro.cost.counting`); the released code charges one op per MAC
+(:data:`repro.cost.eyeriss.RELEASED_OP_PJ`).
 """
 from __future__ import annotations
 
