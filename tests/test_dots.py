@@ -54,8 +54,25 @@ def test_operation_search_uses_one_softmax_per_group_then_keeps_the_best_of_each
     assert keep["normal"][0] == [PRIMITIVES.index("dil_conv_5x5"), PRIMITIVES.index("avg_pool_3x3")]
     w = arch.op_weights("normal").detach()
     assert (w[0] > 0).sum() == 2 and float(w[0].sum()) == pytest.approx(1.0)
-    e = math.exp(3.0) / (math.exp(3.0) + math.exp(2.0))  # one softmax over the two kept ops
-    assert float(w[0, PRIMITIVES.index("dil_conv_5x5")]) == pytest.approx(e)
+    # the balance weight starts at 0: the two group winners start equal, whatever their raw alphas
+    assert float(w[0, PRIMITIVES.index("dil_conv_5x5")]) == pytest.approx(0.5)
+
+
+def test_balance_weight_decides_between_the_kept_ops_with_its_own_temperature():
+    arch = dots.DotsArchitecture(seed=0, balance_t=0.5)
+    sep3, maxp = PRIMITIVES.index("sep_conv_3x3"), PRIMITIVES.index("max_pool_3x3")
+    with torch.no_grad():
+        arch.alpha["normal"][:, sep3] = 9.0  # a large raw conv alpha must not decide the group
+        arch.alpha["normal"][:, maxp] = 1.0
+    arch.keep_best()
+    with torch.no_grad():
+        arch.balance["normal"][0] = torch.tensor([0.0, 0.3])  # [conv, topology]
+    w = arch.op_weights("normal").detach()
+    e = math.exp(0.3 / 0.5) / (1 + math.exp(0.3 / 0.5))  # softmax(balance / T_b)
+    assert float(w[0, maxp]) == pytest.approx(e) and float(w[0, sep3]) == pytest.approx(1 - e)
+    assert arch.genotype().normal[0] == ("max_pool_3x3", 0)  # edge (0, 2): the balance prefers the pooling
+    assert set(map(id, arch.stage_parameters(dots.RETRAIN))) == set(map(id, arch.balance.parameters()))
+    assert not set(map(id, arch.stage_parameters(dots.RETRAIN))) & set(map(id, arch.beta.parameters()))
 
 
 def test_genotype_derivation_on_fixed_weights():
@@ -71,12 +88,14 @@ def test_genotype_derivation_on_fixed_weights():
             for j in range(2, 6):
                 arch.beta[f"{k}_{j}"].zero_()
         a = arch.alpha["normal"]
-        a[es.index((1, 2)), skip] = 5.0   # edge (1,2): skip is the best of O_t and beats sep_conv_3x3
+        a[es.index((1, 2)), skip] = 5.0   # edge (1,2): skip is the best of O_t
         a[es.index((2, 4)), dil5] = 2.0   # edge (2,4): dil_conv_5x5 is the best conv
         arch.beta["normal_3"][2] = 1.0    # node 3: pairs (0,1), (0,2), (1,2) -> (1, 2)
         arch.beta["normal_4"][1] = 1.0    # node 4: pairs (0,1), (0,2), ... -> (0, 2)
         arch.beta["normal_5"][3] = 1.0    # node 5: pairs (0,1), (0,2), (0,3), (0,4), ... -> (0, 4)
     arch.keep_best()
+    with torch.no_grad():
+        arch.balance["normal"][es.index((1, 2))] = torch.tensor([0.0, 1.0])  # the balance prefers skip
     g = arch.genotype()
     assert g.normal == (("sep_conv_3x3", 0), ("skip_connect", 1),   # node 2: the only pair (0, 1)
                         ("sep_conv_3x3", 1), ("sep_conv_3x3", 2),
@@ -128,12 +147,12 @@ def test_l2r_moves_the_decay_of_p_and_s_into_eq15():
     assert dots.regulariser(layer, 3e-4, l2r=False) is None
 
 
-def test_learning_rate_resets_at_the_topology_search():
-    cfg = dots.SearchConfig(op_epochs=3, topo_epochs=5, lr=0.01)
+def test_learning_rate_resets_at_the_reinitialisation():
+    cfg = dots.SearchConfig(warmup_epochs=1, op_epochs=2, retrain_epochs=2, topo_epochs=3, lr=0.01)
     steps = 4
     reset = dots.lr_curve(cfg, steps)
-    plain = dots.lr_curve(dots.SearchConfig(op_epochs=3, topo_epochs=5, lr=0.01, lrr=False), steps)
-    start = cfg.op_epochs * steps
+    plain = dots.lr_curve(dots.SearchConfig(**{**cfg.__dict__, "lrr": False}), steps)
+    start = 3 * steps  # weights only + operation search
     total = cfg.epochs * steps
     assert len(reset) == len(plain) == total
     assert reset[:start] == pytest.approx(plain[:start])  # identical operation search
@@ -151,7 +170,8 @@ def test_restored_state_follows_the_new_configs_schedule():
     g = torch.Generator().manual_seed(0)
     ds = lambda n: TensorDataset(torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g))  # noqa: E731
     data = dots.SearchData(ds(8), ds(8), ds(8))
-    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, op_epochs=1, topo_epochs=2, batch_size=8)
+    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=0, op_epochs=1, retrain_epochs=1,
+                            topo_epochs=1, batch_size=8)
     state = dots.run_phases(cfg, data, dots.DotsArchitecture(0), until="operation search")
     for lrr, lr in ((True, 0.01), (False, 0.01 * 0.5 * (1 + math.cos(math.pi / 3)))):
         c = dots.SearchConfig(**{**cfg.__dict__, "lrr": lrr})
@@ -161,10 +181,58 @@ def test_restored_state_follows_the_new_configs_schedule():
         assert w_opt.param_groups[0]["lr"] == pytest.approx(lr)
 
 
+def _tiny_data():
+    from torch.utils.data import TensorDataset
+
+    g = torch.Generator().manual_seed(0)
+    ds = lambda n: TensorDataset(torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g))  # noqa: E731
+    return dots.SearchData(ds(8), ds(8), ds(8))
+
+
 def test_phases_are_what_the_search_runs():
-    cfg = dots.SearchConfig(op_epochs=30, topo_epochs=40)
-    ops, topo = dots.phases(cfg)
-    assert (ops.name, ops.epochs, ops.optimisation) == ("operation search", 30, "bi-level")
-    assert (topo.name, topo.epochs, topo.optimisation) == ("topology search", 40, "one-level")
+    cfg = dots.SearchConfig()
+    assert [(p.name, p.epochs, p.optimisation) for p in dots.phases(cfg)] == [
+        ("weights only", 15, "weights only"), ("operation search", 15, "bi-level"),
+        ("retraining", 20, "one-level"), ("topology search", 20, "one-level")]  # DOTS: 15 / 15 / 20 / 20 of 70
+    assert cfg.epochs == 70 and cfg.reset_epoch == 30
     with pytest.raises(ValueError, match="domain"):
         dots.SearchConfig(domain="float")
+
+
+def test_stages_run_in_order_and_update_only_their_parameters():
+    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=1, op_epochs=1, retrain_epochs=1,
+                            topo_epochs=2, batch_size=8)
+    arch = dots.DotsArchitecture(0)
+    alpha0 = {k: v.detach().clone() for k, v in arch.alpha.items()}
+    state = dots.run_phases(cfg, _tiny_data(), arch, until="weights only")
+    assert [h["phase"] for h in state["history"]] == ["weights only"]
+    assert all(torch.equal(arch.alpha[k], alpha0[k]) for k in dots.KINDS)  # alpha waits in stage 1
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="operation search")
+    assert not all(torch.equal(arch.alpha[k], alpha0[k]) for k in dots.KINDS)
+    beta0 = {k: v.detach().clone() for k, v in arch.beta.items()}
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="retraining")
+    assert all(torch.equal(arch.beta[k], beta0[k]) for k in arch.beta)  # no beta updates while retraining
+    assert any(float(v.detach().abs().sum()) > 0 for v in arch.balance.values())
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state)
+    assert [h["phase"] for h in state["history"]] == ["weights only", "operation search", "retraining",
+                                                     "topology search", "topology search"]
+    assert not all(torch.equal(arch.beta[k], beta0[k]) for k in arch.beta)
+    temps = [h["temperature"] for h in state["history"]]
+    assert temps[:2] == [None, None] and temps[2:] == pytest.approx([10.0, 10.0, 0.02])  # annealed per epoch
+
+
+def test_pruning_reinitialises_the_network_weights():
+    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=1, op_epochs=1, retrain_epochs=1,
+                            topo_epochs=0, batch_size=8)
+    arch = dots.DotsArchitecture(0)
+    state = dots.run_phases(cfg, _tiny_data(), arch, until="operation search")
+    net, w_opt, _, _ = dots.setup_search(cfg, _tiny_data(), arch)
+    net.load_state_dict(state["net"])
+    w_opt.load_state_dict(state["w_opt"])
+    assert w_opt.state
+    dots.reinitialise(net, w_opt, cfg)
+    torch.manual_seed(cfg.seed + 1)
+    fresh = cfg.network().state_dict()
+    assert all(torch.equal(v, fresh[k]) for k, v in net.state_dict().items())  # a fresh draw, not the trained w
+    assert not all(torch.equal(v, state["net"][k]) for k, v in fresh.items() if v.is_floating_point())
+    assert not w_opt.state

@@ -4,7 +4,9 @@ Bi-level optimisation (Eq. 5, first order) for the whole search, one softmax ove
 operations of an edge (Eq. 3), no topology search, no learning-rate reset. The genotype follows
 DARTS: per node the two input edges with the largest non-zero operation weight, each with its best
 operation other than ``none``. The bit-shift paper's claim (Sec. 5.4, Fig. 3a) is that this strategy
-collapses to skip connections in the bit-shift domain.
+collapses to skip connections in the bit-shift domain. Its own optimiser settings: Adam betas
+(0.5, 0.999) for ``alpha`` (DARTS), the weights' gradient norm clipped at 5; the search lasts as long
+as the whole ShiftNAS schedule (all four stages).
 """
 from __future__ import annotations
 
@@ -17,11 +19,12 @@ from torch import nn
 
 from repro.cache import Checkpoint
 from repro.search.darts_space import PRIMITIVES, STEPS, Genotype, edges
-from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, search_accuracy, restore_state, setup_search, search_state,
-                               bilevel_epoch, init_alpha)
+from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, bilevel_epoch, init_alpha,
+                               restore_state, search_accuracy, search_state, setup_search)
 from repro.train.basic import loader
 
 NONE = PRIMITIVES.index("none")
+DARTS_BETAS = (0.5, 0.999)  # DARTS's Adam betas for alpha
 
 
 class DartsArchitecture(nn.Module):
@@ -58,7 +61,8 @@ def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) 
     learning-rate schedule; checkpointed every epoch and resumed from ``ckpt``."""
     cfg = replace(cfg, lrr=False)
     arch = DartsArchitecture(cfg.seed)
-    net, w_opt, a_opt, sched = setup_search(cfg, data, arch)
+    net, w_opt, _, sched = setup_search(cfg, data, arch)
+    a_opt = torch.optim.Adam(arch.parameters(), lr=cfg.arch_lr, betas=DARTS_BETAS, weight_decay=cfg.arch_weight_decay)
     saved = ckpt.load() if ckpt else None
     history, seconds, first = [], 0.0, 0
     if saved is not None:
@@ -68,7 +72,8 @@ def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) 
     for epoch in range(first, cfg.epochs):
         tic = time.perf_counter()
         lr = w_opt.param_groups[0]["lr"]
-        bilevel_epoch(net, arch, data, cfg, epoch, w_opt, a_opt, sched, f"DARTS search {epoch + 1}/{cfg.epochs}")
+        bilevel_epoch(net, arch, data, cfg, epoch, w_opt, a_opt, sched, f"DARTS search {epoch + 1}/{cfg.epochs}",
+                      list(arch.parameters()))
         seconds += time.perf_counter() - tic
         history.append({"epoch": epoch + 1, "phase": "bi-level", "lr": lr, "temperature": None,
                         "test_acc": search_accuracy(net, arch, test, None)})

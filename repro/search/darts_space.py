@@ -205,11 +205,13 @@ def _preprocess(c_pp: int, c_p: int, c: int, reduction_prev: bool, domain: Domai
 
 
 class MixedOp(nn.Module):
-    """All eight operations of one edge; the output is ``sum_o w_o * o(x)`` over the kept ones (Eq. 3)."""
+    """All eight operations of one edge; the output is ``sum_o w_o * o(x)`` over the kept ones (Eq. 3).
+    Pooling is followed by a BatchNorm without affine parameters, as in DARTS's and DOTS's search cells."""
 
     def __init__(self, c: int, stride: int, domain: Domain):
         super().__init__()
-        self.ops = nn.ModuleList(operation(name, c, stride, domain) for name in PRIMITIVES)
+        self.ops = nn.ModuleList(nn.Sequential(operation(name, c, stride, domain), nn.BatchNorm2d(c, affine=False))
+                                 if "pool" in name else operation(name, c, stride, domain) for name in PRIMITIVES)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, keep: Sequence[int]) -> torch.Tensor:
         return sum(weights[k] * self.ops[k](x) for k in keep)
