@@ -94,9 +94,10 @@ def test_space_size_half_a_decade():
         evidence.DOES_NOT_HOLD
 
 
-def _results(base_bleus, searched_bleus, base_flops=100.0, searched_flops=30.0):
-    per_seed = [[{"bleu": b, "flops": base_flops, "model": "Transformer"},
-                 {"bleu": s, "flops": searched_flops, "model": "searched"}] for b, s in zip(base_bleus, searched_bleus)]
+def _results(base_bleus, searched_bleus, base_flops=100.0, searched_flops=30.0, searched_ms=1.0):
+    per_seed = [[{"bleu": b, "flops": base_flops, "latency_ms": 2.0, "model": "Transformer"},
+                 {"bleu": s, "flops": searched_flops, "latency_ms": searched_ms, "model": "searched"}]
+                for b, s in zip(base_bleus, searched_bleus)]
     return {"searches": [], "retrained": per_seed[0], "per_seed": per_seed}
 
 
@@ -126,3 +127,10 @@ def test_table1_evidence():
 def test_bleu_gate_checks_every_model():
     assert not nlp.bleu_gate([{"bleu": 30.0}, {"bleu": 9.0}]).passed
     assert nlp.bleu_gate([{"bleu": 30.0}, {"bleu": 10.0}]).passed
+
+
+def test_trade_off_needs_every_cost_lower():
+    results = {"en-de": _results([20.0, 21.0, 20.5], [24.0, 25.0, 24.5], searched_ms=3.0)}
+    assert nlp.trade_off_evidence(get_profile("default"), results)[0].verdict == evidence.HOLDS
+    ev, summary = nlp.trade_off_evidence(get_profile("default"), results, ("flops", "latency_ms"))
+    assert ev.verdict == evidence.DOES_NOT_HOLD and "ms" in summary
