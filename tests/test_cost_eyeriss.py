@@ -107,3 +107,18 @@ def test_released_model_charges_depthwise_as_dense():
 def test_energy_model_is_checked():
     with pytest.raises(ValueError, match="energy_model"):
         HardwareConfig(energy_model="eyeriss")
+
+
+def test_cli_energy_model_option(capsys):
+    import json
+
+    from repro.cost.cli import main
+
+    assert main(["resnet18", "--json"]) == 0
+    ours = json.loads(capsys.readouterr().out)
+    assert main(["resnet18", "--json", "--energy-model", "released"]) == 0
+    released = json.loads(capsys.readouterr().out)
+    assert released["macs"] == ours["macs"]
+    assert released["energy_mj"] != ours["energy_mj"]
+    bound = ours["macs"] / 168 / 250e3  # ms: every one of the 168 PEs busy at 250 MHz
+    assert bound * (1 - 1e-9) <= released["latency_ms"] <= 1.5 * bound  # MACs / PEs used, no bandwidth term
