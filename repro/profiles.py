@@ -144,7 +144,7 @@ class BitshiftConfig(Section):
     warmup_epochs: int = 1          # search stage 1, weights only (paper/DOTS 15 of 70)
     op_epochs: int = 1              # stage 2, operation search (paper/DOTS 15)
     retrain_epochs: int = 1         # stage 3, re-initialised pruned network, no beta updates (paper/DOTS 20)
-    topo_epochs: int = 1            # stage 4, annealed topology search (paper/DOTS 20)
+    topo_epochs: int = 2            # stage 4, annealed topology search (paper/DOTS 20): T anneals over 2 epochs
     eval_epochs: int = 3            # training of the searched cells (paper 200)
     search_channels: int = 4        # paper 16
     search_layers: int = 3          # paper 8 cells
