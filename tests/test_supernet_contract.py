@@ -7,9 +7,13 @@ import random
 import pytest
 import torch
 
+from repro.spaces.autoformer import ViTSpace
+from repro.spaces.bignas_cnn import CNNSpace
 from repro.spaces.shiftaddnas_cv import CVSpaceDims, Stage
 from repro.spaces.shiftaddnas_nlp import NlpSpaceDims
 from repro.supernets.base import Supernet
+from repro.supernets.cnn import CNNSupernet
+from repro.supernets.vit import ViTSupernet
 from repro.supernets.shiftaddnas_cv import CVSupernet
 from repro.supernets.shiftaddnas_nlp import ShiftAddNASTransformer
 
@@ -28,7 +32,27 @@ def _nlp():
             (torch.randint(4, 40, (2, 7), generator=g), torch.randint(4, 40, (2, 5), generator=g)))
 
 
-@pytest.mark.parametrize("build", [_cv, _nlp], ids=["shiftaddnas-cv", "shiftaddnas-nlp"])
+def _vit():
+    space = ViTSpace("mini", (8, 12), (1, 2), (1.0, 2.0), (1, 2, 3), head_dim=4, img_size=8, patch_size=4,
+                     in_chans=1, num_classes=3)
+    net = ViTSupernet(space)
+    with torch.no_grad():
+        for p in net.parameters():  # LayerNorm and bias start at constants: randomise them so slicing errors show
+            p.add_(torch.randn_like(p) * 0.1)
+    return net, (torch.randn(2, 1, 8, 8),)
+
+
+def _cnn():
+    space = CNNSpace("mini", ((4, 6), (6, 8)), (1, 2), kernels=(3, 5), stem=4, img_size=8, in_chans=1, num_classes=3)
+    net = CNNSupernet(space)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return net, (torch.randn(2, 1, 8, 8),)
+
+
+@pytest.mark.parametrize("build", [_cv, _nlp, _vit, _cnn],
+                         ids=["shiftaddnas-cv", "shiftaddnas-nlp", "autoformer-vit", "bignas-cnn"])
 def test_contract(build):
     torch.manual_seed(0)
     net, inputs = build()

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from repro.spaces.base import Config
 from repro.spaces.masks import Policies, depth_masks, prefix_masks
 from repro.spaces.bignas_cnn import CNNSpace
+from repro.supernets.base import Supernet
 
 Masks = dict[str, Tensor]
 
@@ -53,7 +54,7 @@ class ConvBlock(nn.Module):
         return self._finish(y, len(channels)) * channels[:, None, None]
 
 
-class CNNSupernet(nn.Module):
+class CNNSupernet(nn.Module, Supernet):
     """Stem, stages of :class:`ConvBlock` (residual after the first of each stage), pooling, classifier."""
 
     def __init__(self, space: CNNSpace):
@@ -77,6 +78,22 @@ class CNNSupernet(nn.Module):
     def set_active_subnet(self, config: Config) -> None:
         self.space.validate(config)
         self.active = config
+
+    @torch.no_grad()
+    def export(self, config: Config) -> "CNNSubnet":
+        """A :class:`CNNSubnet` of ``config``: first channels, first blocks, centred kernels (same outputs)."""
+        net = CNNSubnet(self.space, config)
+        pairs = [(net.stem, self.stem)] + [(mine, theirs) for s, blocks in enumerate(net.stages)
+                                           for mine, theirs in zip(blocks, self.stages[s])]
+        for mine, theirs in pairs:
+            c_out, c_in, k, _ = mine.weight.shape
+            lo = (theirs.kernel - k) // 2
+            mine.weight.copy_(theirs.weight[:c_out, :c_in, lo:lo + k, lo:lo + k])
+            mine.bn_weight.copy_(theirs.bn_weight[:c_out])
+            mine.bn_bias.copy_(theirs.bn_bias[:c_out])
+        net.head.weight.copy_(self.head.weight[:, :net.head.in_features])
+        net.head.bias.copy_(self.head.bias)
+        return net
 
     def masks(self, policies: Policies) -> Masks:
         """Eq. 9 per decision: channel prefixes, block gates, kernel windows."""
@@ -102,3 +119,28 @@ class CNNSupernet(nn.Module):
                     y = blk.masked(x, m, masks[f"kernel.{s}.{b}"])
                     x = y if b == 0 else x + gates[b] * y
         return F.linear(x.mean((2, 3)), self.head.weight[:, : x.shape[1]], self.head.bias)
+
+
+class CNNSubnet(nn.Module):
+    """One subnet of a :class:`CNNSupernet` as a standalone CNN: exact widths, depths and kernels."""
+
+    def __init__(self, space: CNNSpace, config: Config):
+        super().__init__()
+        space.validate(config)
+        self.stem = ConvBlock(space.in_chans, space.stem, 3, 1)
+        stages, c_in = [], space.stem
+        for s in range(space.stages):
+            width, depth, kernels = config["width"][s], config["depth"][s], config["kernel"][s]
+            stages.append(nn.ModuleList(ConvBlock(c_in if b == 0 else width, width, kernels[b],
+                                                  2 if (b == 0 and s > 0) else 1) for b in range(depth)))
+            c_in = width
+        self.stages = nn.ModuleList(stages)
+        self.head = nn.Linear(c_in, space.num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem.sliced(x, self.stem.weight.shape[0], 3)
+        for blocks in self.stages:
+            for b, blk in enumerate(blocks):
+                y = blk.sliced(x, blk.weight.shape[0], blk.kernel)
+                x = y if b == 0 else x + y
+        return self.head(x.mean((2, 3)))

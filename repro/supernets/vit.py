@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from repro.spaces.autoformer import ViTSpace, hidden_width
 from repro.spaces.base import Config
 from repro.spaces.masks import Policies, depth_masks, prefix_masks
+from repro.supernets.base import Supernet
 
 Masks = dict[str, Tensor]
 
@@ -73,7 +74,7 @@ class Block(nn.Module):
         return x + gate * self.fc2(F.gelu(self.fc1(y)) * hidden) * embed
 
 
-class ViTSupernet(nn.Module):
+class ViTSupernet(nn.Module, Supernet):
     """ViT over patches of ``space.patch_size`` with the largest widths of ``space``."""
 
     def __init__(self, space: ViTSpace):
@@ -101,6 +102,15 @@ class ViTSupernet(nn.Module):
         """Make ``model(x)`` run this subnet (validated: bad choices name the valid ones)."""
         self.space.validate(config)
         self.active = config
+
+    @torch.no_grad()
+    def export(self, config: Config) -> "ViTSubnet":
+        """A :class:`ViTSubnet` of ``config`` holding the front slices it inherits (same outputs)."""
+        net = ViTSubnet(self.space, config)
+        source = dict(self.named_parameters())
+        for name, p in net.named_parameters():
+            p.copy_(source[name][tuple(slice(0, n) for n in p.shape)])
+        return net
 
     def masks(self, policies: Policies) -> Masks:
         """Eq. 9, ``p' = M p``: prefix masks weighted by the one-hot (or soft) policies."""
@@ -132,3 +142,28 @@ class ViTSupernet(nn.Module):
             t = blk.sliced(t, e, h, hidden_width(r, e))
         t = F.layer_norm(t[:, 0], (e,), self.norm.weight[:e], self.norm.bias[:e])
         return F.linear(t, self.head.weight[:, :e], self.head.bias)
+
+
+class ViTSubnet(nn.Module):
+    """One subnet of a :class:`ViTSupernet` as a standalone ViT: every weight at its exact width."""
+
+    def __init__(self, space: ViTSpace, config: Config):
+        super().__init__()
+        space.validate(config)
+        e, self.config = config["embed_dim"], config
+        self.patch_size = space.patch_size
+        self.patch = nn.Linear(space.patch_size ** 2 * space.in_chans, e)
+        self.cls = nn.Parameter(torch.zeros(1, 1, e))
+        self.pos = nn.Parameter(torch.zeros(1, space.tokens, e))
+        self.blocks = nn.ModuleList(Block(e, h, space.head_dim, hidden_width(r, e))
+                                    for h, r in zip(config["num_heads"], config["mlp_ratio"]))
+        self.norm = nn.LayerNorm(e)
+        self.head = nn.Linear(e, space.num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        p, e = self.patch_size, self.pos.shape[-1]
+        t = self.patch(F.unfold(x, p, stride=p).transpose(1, 2))
+        t = torch.cat([self.cls.expand(len(x), -1, -1), t], 1) + self.pos
+        for blk in self.blocks:
+            t = blk.sliced(t, e, blk.heads, blk.fc1.out_features)
+        return self.head(self.norm(t[:, 0]))
