@@ -11,8 +11,6 @@ profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
 out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
 
 # %%
-import pandas as pd
-
 from repro.experiments import weight_distributions as wd
 from repro.notebook import setup
 from repro.ops.weight_sharing import SharedConv2d

@@ -12,8 +12,6 @@ profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
 out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
 
 # %%
-import pandas as pd
-
 from repro.cost.eyeriss import HardwareConfig
 from repro.experiments import hardware_costs as hc
 from repro.notebook import setup
