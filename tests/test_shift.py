@@ -62,7 +62,7 @@ def test_ps_weight_values_and_gradients():
     assert w.tolist() == [2 ** -2, -1.0, 2 ** -14, 0.0]
     w.sum().backward()
     assert torch.allclose(shift.grad, math.log(2) * w.detach())  # dW/dP = ln2 * W
-    assert torch.allclose(sign.grad, torch.tensor([2 ** -2, 1.0, 2 ** -14, 1.0]))  # dW/dS = 2^round(P)
+    assert torch.equal(sign.grad, torch.ones(4))  # dW/dS = 1 (Eq. 9, DeepShift-PS)
 
 
 def test_ps_parameters_reproduce_q_rounding():
@@ -121,3 +121,45 @@ def test_bad_input_shape():
         ShiftLinear(4, 2)(torch.randn(3, 5))
     with pytest.raises(ValueError, match="same shape"):
         ps_weight(torch.zeros(3), torch.zeros(4))
+
+
+def _uncached_weight(layer) -> torch.Tensor:
+    """The forward-pass weight built from scratch with the plain autograd formulas (no cache)."""
+    if layer.mode == "q":
+        w = layer.weight
+        return w + (torch.tensor([_scalar_q(v, layer.weight_bits) for v in w.detach().flatten().tolist()])
+                    .view_as(w) - w).detach()
+    p = layer.shift + (layer.shift.detach().clamp(*layer.p_range).round() - layer.shift).detach()
+    return ternary_sign(layer.sign.detach()) * torch.exp2(p) + (layer.sign - layer.sign.detach())
+
+
+@pytest.mark.parametrize("mode", ["q", "ps"])
+def test_cached_weight_gradients_equal_uncached(mode):
+    torch.manual_seed(0)
+    layer = ShiftConv2d(3, 4, 3, padding=1, mode=mode)
+    x, g = torch.randn(2, 3, 5, 5), torch.randn(2, 4, 5, 5)
+    params = list(layer._sources())
+    for _ in range(2):  # two calls inside one step share the cached quantisation
+        layer(x).backward(g)
+    cached = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    for _ in range(2):
+        F.conv2d(x, _uncached_weight(layer), padding=1).backward(g)
+    for a, b in zip(cached, (p.grad for p in params)):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["q", "ps"])
+def test_weight_cache_reused_within_step_and_invalidated_by_optimiser(mode):
+    torch.manual_seed(0)
+    layer = ShiftLinear(8, 6, mode=mode)
+    first = layer._quantised()
+    assert layer._quantised() is first  # no re-quantisation inside a step
+    opt = torch.optim.SGD(layer.parameters(), lr=5.0)
+    layer(torch.randn(4, 8)).pow(2).sum().backward()
+    opt.step()
+    after = layer._quantised()
+    assert after is not first
+    assert torch.equal(after, _uncached_weight(layer).detach())
+    assert not torch.equal(after, first)

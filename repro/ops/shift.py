@@ -11,7 +11,13 @@ Bit-shift paper Sec. 2.1, Eqs. (1)-(2): ``W = flip(2^P, S)``; Sec. 4.1, Eqs. (6)
   mode with RAdam.
 
 ``weight_bits`` bits hold one code for the sign and ``2^(b-1) - 1`` shifts: ``p`` in
-``[-(2^(b-1) - 2), 0]``, i.e. ``[-14, 0]`` at 5 bits. Optional fixed-point rounding of the input
+``[-(2^(b-1) - 2), 0]``, i.e. ``[-14, 0]`` at 5 bits. We take DeepShift's ``[-14, 0]`` rather than the
+bit-shift paper's ``[-15, 0]`` because 16 shifts plus the zero/sign code do not fit 5 bits; the paper's range
+needs one more code than it states.
+
+The layers quantise their weights once per optimiser step: the quantised value is cached keyed on the
+parameters' ``_version`` counters (bumped by every in-place optimiser update), and each call only attaches the
+STE gradient to it (:class:`_CachedQ`, :class:`_CachedPS`). Optional fixed-point rounding of the input
 activations and the bias to ``int_bits.frac_bits`` (16.16 in the bit-shift paper) mimics integer hardware.
 
 The functional helpers work on any tensor, so supernets can call them on sliced weights.
@@ -49,22 +55,55 @@ def ternary_sign(s: torch.Tensor) -> torch.Tensor:
 
 def round_to_power_of_two(w: torch.Tensor, weight_bits: int = 5) -> torch.Tensor:
     """DeepShift-Q: ``sign(w) * 2^clamp(round(log2 |w|), p_min, 0)`` with an STE (exact zeros stay zero)."""
-    lo, hi = shift_range(weight_bits)
-    p = torch.log2(w.detach().abs().clamp(MIN_MAGNITUDE, 1.0)).round().clamp(lo, hi)
-    return straight_through(w, torch.sign(w.detach()) * torch.exp2(p))
+    return straight_through(w, _q_value(w, weight_bits))
 
 
 def ps_weight(shift: torch.Tensor, sign: torch.Tensor, weight_bits: int = 5) -> torch.Tensor:
     """DeepShift-PS, Eq. (6): ``flip(2^round(P), sign(round(S)))`` with STEs on both roundings.
 
-    Gradients: ``dW/dP = ln 2 * W`` (through the rounded ``P``), ``dW/dS = 2^round(P)``.
+    Gradients: ``dW/dP = ln 2 * W`` (through the rounded ``P``) and ``dW/dS = 1`` (bit-shift paper Eq. 9,
+    as DeepShift-PS).
     """
     if shift.shape != sign.shape:
         raise ValueError(f"shift and sign must have the same shape, got {tuple(shift.shape)} and {tuple(sign.shape)}")
+    return _CachedPS.apply(shift, sign, _ps_value(shift, sign, weight_bits))
+
+
+def _ps_value(shift: torch.Tensor, sign: torch.Tensor, weight_bits: int) -> torch.Tensor:
     lo, hi = shift_range(weight_bits)
-    p = straight_through(shift, shift.detach().clamp(lo, hi).round())
-    s = straight_through(sign, ternary_sign(sign.detach()))
-    return s * torch.exp2(p)
+    return ternary_sign(sign.detach()) * torch.exp2(shift.detach().clamp(lo, hi).round())
+
+
+def _q_value(w: torch.Tensor, weight_bits: int) -> torch.Tensor:
+    lo, hi = shift_range(weight_bits)
+    p = torch.log2(w.detach().abs().clamp(MIN_MAGNITUDE, 1.0)).round().clamp(lo, hi)
+    return torch.sign(w.detach()) * torch.exp2(p)
+
+
+class _CachedQ(torch.autograd.Function):
+    """DeepShift-Q STE around an already quantised value ``q``: forward ``q``, ``dW/dw = 1``."""
+
+    @staticmethod
+    def forward(ctx, w, q):
+        return q.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+class _CachedPS(torch.autograd.Function):
+    """DeepShift-PS STE around an already quantised value ``q``: ``dW/dP = ln 2 * q``, ``dW/dS = 1`` (Eq. 9)."""
+
+    @staticmethod
+    def forward(ctx, shift, sign, q):
+        ctx.save_for_backward(q)
+        return q.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        (q,) = ctx.saved_tensors
+        return g * q * math.log(2.0), g, None
 
 
 def ps_parameters(w: torch.Tensor, weight_bits: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,14 +180,31 @@ class _ShiftLayer(nn.Module):
             self.shift, self.sign = nn.Parameter(p), nn.Parameter(s)
         bound = 1.0 / math.sqrt(fan_in)
         self.bias = nn.Parameter(torch.empty(shape[0]).uniform_(-bound, bound)) if bias else None
+        self._cache: tuple[tuple, torch.Tensor] | None = None
+
+    def _sources(self) -> tuple[torch.Tensor, ...]:
+        return (self.weight,) if self.mode == "q" else (self.shift, self.sign)
+
+    def _quantised(self) -> torch.Tensor:
+        """The quantised weight (no graph), recomputed only when a parameter changed since the last call."""
+        key = tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in self._sources())
+        if self._cache is None or self._cache[0] != key:
+            if self.mode == "q":
+                q = _q_value(self.weight, self.weight_bits)
+            else:
+                with torch.no_grad():  # keep P inside its range, as DeepShift does, so it cannot drift away
+                    self.shift.clamp_(*self.p_range)
+                q = _ps_value(self.shift, self.sign, self.weight_bits)
+            key = tuple((t._version, t.data_ptr(), t.dtype, t.device) for t in self._sources())
+            self._cache = (key, q)
+        return self._cache[1]
 
     def effective_weight(self) -> torch.Tensor:
         """The weight used in the forward pass: exactly 0 or +-2^p with p in :attr:`p_range` (with STE)."""
+        q = self._quantised()
         if self.mode == "q":
-            return round_to_power_of_two(self.weight, self.weight_bits)
-        with torch.no_grad():  # keep P inside its range, as DeepShift does, so it cannot drift away
-            self.shift.clamp_(*self.p_range)
-        return ps_weight(self.shift, self.sign, self.weight_bits)
+            return _CachedQ.apply(self.weight, q)
+        return _CachedPS.apply(self.shift, self.sign, q)
 
 
 class ShiftConv2d(_ShiftLayer):
