@@ -1,4 +1,4 @@
-"""The shift-oriented DARTS space (repro.search.darts_space): operations, cells, networks, genotypes."""
+"""The shift-oriented DARTS space (repro.spaces.darts) and its networks (repro.supernets.darts)."""
 from __future__ import annotations
 
 import matplotlib
@@ -7,39 +7,40 @@ import torch
 from torch import nn
 
 from repro.ops.shift import ShiftConv2d
-from repro.search import darts_space as ds
+from repro.spaces import darts as space
+from repro.supernets import darts as nets
 
 
-@pytest.mark.parametrize("domain", ds.DOMAINS)
+@pytest.mark.parametrize("domain", space.DOMAINS)
 def test_every_operation_keeps_or_halves_the_shape(domain):
     x = torch.randn(2, 4, 8, 8)
-    for name in ds.PRIMITIVES:
-        assert ds.operation(name, 4, 1, domain)(x).shape == (2, 4, 8, 8), name
-        assert ds.operation(name, 4, 2, domain)(x).shape == (2, 4, 4, 4), name
+    for name in space.PRIMITIVES:
+        assert nets.operation(name, 4, 1, domain)(x).shape == (2, 4, 8, 8), name
+        assert nets.operation(name, 4, 2, domain)(x).shape == (2, 4, 4, 4), name
 
 
 def test_the_domain_switches_every_convolution():
-    net = ds.NetworkCIFAR(c=4, num_classes=10, layers=3, in_channels=1, domain="shift")
+    net = nets.NetworkCIFAR(c=4, num_classes=10, layers=3, in_channels=1, domain="shift")
     kinds = {type(m) for m in net.modules()}
     assert ShiftConv2d in kinds and nn.Conv2d not in kinds and nn.Linear not in kinds
     assert all(m.mode == "ps" and m.weight_bits == 5 for m in net.modules() if isinstance(m, ShiftConv2d))
-    real = ds.NetworkCIFAR(c=4, num_classes=10, layers=3, in_channels=1, domain="real")
+    real = nets.NetworkCIFAR(c=4, num_classes=10, layers=3, in_channels=1, domain="real")
     assert ShiftConv2d not in {type(m) for m in real.modules()}
     with pytest.raises(ValueError, match="valid domains: shift, real"):
-        ds.SearchNetwork(domain="float")
+        nets.SearchNetwork(domain="float")
     with pytest.raises(ValueError, match="valid operations"):
-        ds.operation("conv_7x7", 4, 1, "real")
+        nets.operation("conv_7x7", 4, 1, "real")
 
 
 def test_cell_graph():
-    assert len(ds.edges()) == 14
-    assert ds.edges()[:5] == [(0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]
-    assert ds.node_pairs(2) == [(0, 1)]
-    assert len(ds.node_pairs(5)) == 10  # C(5, 2)
+    assert len(space.edges()) == 14
+    assert space.edges()[:5] == [(0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]
+    assert space.node_pairs(2) == [(0, 1)]
+    assert len(space.node_pairs(5)) == 10  # C(5, 2)
 
 
 def test_paper_genotypes_are_tables_5_and_6():
-    c10, c100 = ds.PAPER_GENOTYPES["cifar10"], ds.PAPER_GENOTYPES["cifar100"]
+    c10, c100 = space.PAPER_GENOTYPES["cifar10"], space.PAPER_GENOTYPES["cifar100"]
     assert c10.normal[6:] == (("sep_conv_3x3", 0), ("dil_conv_5x5", 4))
     assert c10.count("skip_connect") == 2 and c10.count("skip_connect", "reduce") == 3
     assert c100.normal[:2] == (("sep_conv_3x3", 0), ("skip_connect", 1))
@@ -51,20 +52,20 @@ def test_paper_genotypes_are_tables_5_and_6():
 def test_genotype_rejects_bad_cells():
     ok = (("skip_connect", 0), ("skip_connect", 1)) * 4
     with pytest.raises(ValueError, match="valid"):
-        ds.Genotype(normal=(("conv_7x7", 0),) + ok[1:], reduce=ok)
+        space.Genotype(normal=(("conv_7x7", 0),) + ok[1:], reduce=ok)
     with pytest.raises(ValueError, match="not in 0..1"):
-        ds.Genotype(normal=(("skip_connect", 2),) + ok[1:], reduce=ok)
+        space.Genotype(normal=(("skip_connect", 2),) + ok[1:], reduce=ok)
     with pytest.raises(ValueError, match="needs 8"):
-        ds.Genotype(normal=ok[:6], reduce=ok)
+        space.Genotype(normal=ok[:6], reduce=ok)
 
 
 def test_search_network_mixes_only_the_kept_operations():
     torch.manual_seed(0)
-    net = ds.SearchNetwork(c=2, num_classes=3, layers=3, in_channels=1, domain="real").eval()
+    net = nets.SearchNetwork(c=2, num_classes=3, layers=3, in_channels=1, domain="real").eval()
     x = torch.randn(2, 1, 8, 8)
     w = torch.zeros(14, 8)
-    w[:, ds.PRIMITIVES.index("skip_connect")] = 1.0
-    w[:, ds.PRIMITIVES.index("sep_conv_3x3")] = 1.0
+    w[:, space.PRIMITIVES.index("skip_connect")] = 1.0
+    w[:, space.PRIMITIVES.index("sep_conv_3x3")] = 1.0
     weights = {"normal": (w, None), "reduce": (w, None)}
     full = net(x, weights)
     net.restrict({k: [[3, 4]] * 14 for k in ("normal", "reduce")})  # skip_connect, sep_conv_3x3
@@ -73,31 +74,31 @@ def test_search_network_mixes_only_the_kept_operations():
 
 
 def test_evaluation_networks_run():
-    g = ds.PAPER_GENOTYPES["cifar100"]
-    net = ds.NetworkCIFAR(c=4, num_classes=10, layers=5, genotype=g, in_channels=1, domain="shift")
+    g = space.PAPER_GENOTYPES["cifar100"]
+    net = nets.NetworkCIFAR(c=4, num_classes=10, layers=5, genotype=g, in_channels=1, domain="shift")
     net.drop_path_prob = 0.2
     assert net(torch.randn(2, 1, 16, 16)).shape == (2, 10)
-    imagenet = ds.NetworkImageNet(c=8, num_classes=5, layers=3, domain="real").eval()
+    imagenet = nets.NetworkImageNet(c=8, num_classes=5, layers=3, domain="real").eval()
     assert imagenet(torch.randn(1, 3, 64, 64)).shape == (1, 5)
 
 
 def test_draw_cell_labels_every_edge():
     matplotlib.use("Agg")
-    ax = ds.draw_cell(ds.PAPER_GENOTYPES["cifar10"], "normal", title="CIFAR-10 normal")
+    ax = nets.draw_cell(space.PAPER_GENOTYPES["cifar10"], "normal", title="CIFAR-10 normal")
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("sep conv 3x3") == 5 and texts.count("skip connect") == 2
     with pytest.raises(ValueError, match="normal, reduce"):
-        ds.draw_cell(ds.PAPER_GENOTYPES["cifar10"], "reduction")
+        nets.draw_cell(space.PAPER_GENOTYPES["cifar10"], "reduction")
 
 
 def test_fixed_point_rounds_the_inputs_of_shift_convolutions():
-    net = nn.Sequential(ds.conv(1, 1, 1, domain="shift"))
+    net = nn.Sequential(nets.conv(1, 1, 1, domain="shift"))
     with torch.no_grad():
         net[0].shift.fill_(0.0)  # weight 2^0 * (+1) = 1
         net[0].sign.fill_(1.0)
     x = torch.tensor([2.0 ** -18, 3 * 2.0 ** -18]).view(1, 1, 1, 2)
     assert net(x).flatten().tolist() == pytest.approx([2.0 ** -18, 3 * 2.0 ** -18])
-    ds.use_fixed_point(net, (16, 16))
+    nets.use_fixed_point(net, (16, 16))
     assert net(x).flatten().tolist() == [0.0, 2.0 ** -16]  # rounded to the 2^-16 grid
     with pytest.raises(ValueError, match="fixed_point"):
-        ds.use_fixed_point(net, (16,))
+        nets.use_fixed_point(net, (16,))

@@ -8,7 +8,7 @@ import torch
 
 from repro.ops.shift import ShiftConv2d
 from repro.search import darts, dots
-from repro.search.darts_space import PRIMITIVES, edges
+from repro.spaces.darts import PRIMITIVES, edges
 
 
 def test_temperature_anneals_geometrically_from_t0_to_t_end():

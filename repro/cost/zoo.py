@@ -228,8 +228,9 @@ DARTS_V2 = {
 
 def _darts_imagenet(cell: str) -> nn.Module:
     """A DARTS-space ImageNet-mobile network in the bit-shift domain (bit-shift paper Sec. 5.2, Table 2),
-    built with :mod:`repro.search.darts_space`: ShiftNAS's CIFAR-10 cell or the DARTS-v2 cell."""
-    from repro.search.darts_space import PAPER_GENOTYPES, Genotype, NetworkImageNet
+    built with :mod:`repro.supernets.darts`: ShiftNAS's CIFAR-10 cell or the DARTS-v2 cell."""
+    from repro.spaces.darts import PAPER_GENOTYPES, Genotype
+    from repro.supernets.darts import NetworkImageNet
 
     genotype = PAPER_GENOTYPES["cifar10"] if cell == "shiftnas" else Genotype(**DARTS_V2)
     return NetworkImageNet(genotype=genotype)

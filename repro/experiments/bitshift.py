@@ -33,8 +33,11 @@ from tqdm.auto import tqdm
 from repro import evidence, reported
 from repro.cache import Checkpoint, cached
 from repro.profiles import BitshiftConfig, Profile
-from repro.search import darts, darts_space, dots
-from repro.search.darts_space import Domain, Genotype, NetworkCIFAR, conv
+from repro.search import darts, dots
+from repro.spaces import darts as darts_space
+from repro.spaces.darts import Domain, Genotype
+from repro.supernets import darts as darts_nets
+from repro.supernets.darts import NetworkCIFAR, conv
 from repro.train.basic import evaluate, loader, train_classifier
 
 ABLATIONS = ((True, True), (True, False), (False, True), (False, False))  # (L2R, LRR), Table 4 order
@@ -100,20 +103,20 @@ def search_shiftnas(scfg: dots.SearchConfig, data: dots.SearchData) -> dots.Sear
     op_state = cached("bs-dots-op", {**key, "cfg": asdict(op_cfg)},
                       lambda ckpt: dots.run_phases(op_cfg, data, dots.DotsArchitecture(op_cfg.seed, op_cfg.balance_t),
                                                    until=dots.OPERATION, ckpt=ckpt),
-                      code=(dots, darts_space))
+                      code=(dots, darts_space, darts_nets))
 
     def topology(ckpt: Checkpoint) -> dots.SearchResult:
         arch = dots.DotsArchitecture(scfg.seed, scfg.balance_t)
         state = dots.run_phases(scfg, data, arch, start=op_state, ckpt=ckpt)
         return dots.SearchResult(arch.genotype(), state["history"], state["seconds"])
 
-    return cached("bs-dots", {**key, "cfg": asdict(scfg)}, topology, code=(dots, darts_space))
+    return cached("bs-dots", {**key, "cfg": asdict(scfg)}, topology, code=(dots, darts_space, darts_nets))
 
 
 def search_darts(scfg: dots.SearchConfig, data: dots.SearchData) -> dots.SearchResult:
     """The DARTS strategy in the same shift space, for the same number of epochs (cached)."""
     return cached("bs-darts", {"data": _data_key(data), "cfg": asdict(scfg)},
-                  lambda ckpt: darts.search(scfg, data, ckpt), code=(darts, dots, darts_space))
+                  lambda ckpt: darts.search(scfg, data, ckpt), code=(darts, dots, darts_space, darts_nets))
 
 
 # ---------------------------------------------------------------- networks and their training
@@ -180,7 +183,7 @@ def build_network(spec: TrainSpec, cfg: BitshiftConfig, in_channels: int, num_cl
     else:
         net = NetworkCIFAR(cfg.eval_channels, num_classes, cfg.eval_layers, spec.genotype, in_channels, spec.domain)
         net.drop_path_prob = cfg.drop_path
-    return darts_space.use_fixed_point(net) if cfg.fixed_point else net
+    return darts_nets.use_fixed_point(net) if cfg.fixed_point else net
 
 
 def train_network(spec: TrainSpec, cfg: BitshiftConfig, train: TensorDataset, test: TensorDataset,
@@ -222,7 +225,7 @@ def train_network(spec: TrainSpec, cfg: BitshiftConfig, train: TensorDataset, te
                        "result": result})
         return result
 
-    return cached("bs-train", key, compute, code=(darts_space, dots))
+    return cached("bs-train", key, compute, code=(darts_space, darts_nets, dots))
 
 
 # ---------------------------------------------------------------- the whole notebook
@@ -353,10 +356,10 @@ def table2(counting_input: tuple[int, ...] = (1, 3, 224, 224)) -> pd.DataFrame:
 
     def compute(ckpt: Checkpoint):
         with torch.device("meta"):
-            net = darts_space.NetworkImageNet()
+            net = darts_nets.NetworkImageNet()
         return count(net, counting_input)
 
-    ops = cached("bs-table2-count", {"input": list(counting_input)}, compute, code=(darts_space,))
+    ops = cached("bs-table2-count", {"input": list(counting_input)}, compute, code=(darts_space, darts_nets))
     ours = {"Architecture": "ShiftNAS (ours, counted)", "Top-1 (%)": float("nan"), "Top-5 (%)": float("nan"),
             "Params (M)": ops.params / 1e6, "Multi (M)": ops.mult / 1e6, "Add (M)": ops.add / 1e6,
             "Shift (M)": ops.shift / 1e6}
@@ -422,7 +425,7 @@ def fig_cells(r: BitshiftRun):
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     for ax, (name, res) in zip(axes, (("DARTS strategy", r.darts), ("ShiftNAS", r.shiftnas))):
-        darts_space.draw_cell(res.genotype, "normal", ax,
+        darts_nets.draw_cell(res.genotype, "normal", ax,
                               f"{name}: normal cell, {res.genotype.count('skip_connect')} skip connections of 8")
     return fig
 
@@ -482,7 +485,7 @@ def fig_genotypes(paper_key: str, ours: Genotype):
     for row, (label, g) in enumerate(((f"reported, best {paper_key} cell", darts_space.PAPER_GENOTYPES[paper_key]),
                                       ("ours, scaled search", ours))):
         for col, kind in enumerate(("normal", "reduce")):
-            darts_space.draw_cell(g, kind, axes[row, col], f"{label}: {kind} cell")
+            darts_nets.draw_cell(g, kind, axes[row, col], f"{label}: {kind} cell")
     return fig
 
 
@@ -596,7 +599,8 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
                                  f"{evidence.FASHION_MNIST_FLOOR:g}% floor; {budget}", evidence=fig5,
                         test_acc=_mean_of(shift["ShiftNAS"])),
         "bs-fig6": dict(measured=f"bit-shift ShiftNAS, same epochs, over {n} seeds: batch {small} "
-                                 f"{fmt(batch[small])}%, batch {big} {fmt(batch[big])}% (scaled stand-in for 256 vs 1024)", evidence=fig6,
+                                 f"{fmt(batch[small])}%, batch {big} {fmt(batch[big])}% (scaled stand-in for 256 vs "
+                                 f"1024)", evidence=fig6,
                         acc_small=_mean_of(batch[small]), acc_big=_mean_of(batch[big])),
     }
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from repro.cache import Checkpoint
-from repro.search.darts_space import PRIMITIVES, STEPS, Genotype, edges
+from repro.spaces.darts import PRIMITIVES, STEPS, Genotype, edges
 from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, bilevel_epoch, init_alpha,
                                restore_state, search_accuracy, search_state, setup_search)
 from repro.train.basic import loader

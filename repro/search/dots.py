@@ -56,8 +56,8 @@ from torch.utils.data import ConcatDataset, Dataset
 from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
-from repro.search.darts_space import (CONV_GROUP, PRIMITIVES, STEPS, TOPOLOGY_GROUP, Genotype, SearchNetwork,
-                                      check_domain, edges, node_pairs, use_fixed_point)
+from repro.spaces.darts import CONV_GROUP, PRIMITIVES, STEPS, TOPOLOGY_GROUP, Genotype, check_domain, edges, node_pairs
+from repro.supernets.darts import SearchNetwork, use_fixed_point
 from repro.train.basic import evaluate, loader
 
 KINDS = ("normal", "reduce")
