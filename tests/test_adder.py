@@ -1,10 +1,22 @@
-"""The adder (AdderNet) operators against a naive Python-loop reference, in double precision."""
+"""The adder (AdderNet) operators against a naive Python-loop reference, in double precision, on both
+backends (the native C++ kernel, compiled once and cached under build/, and the PyTorch path)."""
 from __future__ import annotations
 
 import pytest
 import torch
 
+from repro.ops import adder as adder_mod
 from repro.ops.adder import Adder2d, AdderLinear, adder_conv2d, adder_linear
+
+
+@pytest.fixture(params=["torch", "native"])
+def backend(request, monkeypatch):
+    """Run the test once per backend; native is skipped (not failed) where no compiler can build it."""
+    if request.param == "native" and adder_mod._native_module() is None:
+        pytest.skip("native adder kernel could not be built here")
+    monkeypatch.setenv("REPRO_ADDER_BACKEND", request.param)
+    assert adder_mod.backend() == request.param
+    return request.param
 
 
 def _naive(x, w, stride, padding, groups, g):
@@ -31,7 +43,7 @@ def _naive(x, w, stride, padding, groups, g):
 
 
 @pytest.mark.parametrize("stride,padding,groups", [(1, 0, 1), (2, 1, 1), (1, 1, 2), (2, 2, 4)])
-def test_adder_conv2d_matches_naive_loops(stride, padding, groups):
+def test_adder_conv2d_matches_naive_loops(stride, padding, groups, backend):
     torch.manual_seed(0)
     x = torch.randn(2, 4, 6, 5, dtype=torch.double, requires_grad=True)
     w = (0.7 * torch.randn(8, 4 // groups, 3, 3, dtype=torch.double)).requires_grad_()
@@ -57,7 +69,7 @@ def test_input_gradient_chunks_agree(monkeypatch):
     assert torch.allclose(x.grad, whole)
 
 
-def test_eta_rescales_weight_gradient_to_fixed_norm():
+def test_eta_rescales_weight_gradient_to_fixed_norm(backend):
     torch.manual_seed(2)
     x = torch.randn(2, 3, 5, 5, dtype=torch.double)
     w = torch.randn(4, 3, 3, 3, dtype=torch.double, requires_grad=True)
@@ -70,7 +82,7 @@ def test_eta_rescales_weight_gradient_to_fixed_norm():
     assert torch.isclose(w.grad.norm(), torch.tensor(0.2 * 108 ** 0.5, dtype=torch.double))
 
 
-def test_adder_linear_matches_loops_on_token_batches():
+def test_adder_linear_matches_loops_on_token_batches(backend):
     torch.manual_seed(3)
     x = torch.randn(2, 3, 5, dtype=torch.double, requires_grad=True)
     w = torch.randn(4, 5, dtype=torch.double, requires_grad=True)
@@ -90,6 +102,35 @@ def test_adder_linear_matches_loops_on_token_batches():
     assert torch.allclose(y, ref)
     assert torch.allclose(w.grad, gw.detach())
     assert torch.allclose(x.grad, gx.detach())
+
+
+@pytest.mark.parametrize("case", ["conv", "strided-groups", "linear"])
+def test_backends_agree_in_float32(case, monkeypatch):
+    if adder_mod._native_module() is None:
+        pytest.skip("native adder kernel could not be built here")
+    torch.manual_seed(4)
+    if case == "linear":
+        x, w = torch.randn(3, 7, 24), torch.randn(10, 24)
+        fn = lambda x, w: adder_linear(x, w, eta=0.2)  # noqa: E731
+    else:
+        groups, stride = (1, 1) if case == "conv" else (4, 2)
+        x, w = torch.randn(4, 8, 9, 9), torch.randn(12, 8 // groups, 3, 3)
+        fn = lambda x, w: adder_conv2d(x, w, stride, 1, groups, eta=0.2)  # noqa: E731
+    results = {}
+    for name in ("torch", "native"):
+        monkeypatch.setenv("REPRO_ADDER_BACKEND", name)
+        xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
+        y = fn(xs, ws)
+        y.backward(torch.ones_like(y) * 0.1 + y.detach() * 1e-3)
+        results[name] = (y.detach(), xs.grad, ws.grad)
+    for a, b in zip(results["torch"], results["native"]):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_forced_backend_is_validated(monkeypatch):
+    monkeypatch.setenv("REPRO_ADDER_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="REPRO_ADDER_BACKEND"):
+        adder_mod.backend()
 
 
 def test_modules_shapes_and_bias():

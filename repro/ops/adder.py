@@ -13,8 +13,19 @@ Memory stays bounded: the forward pass is ``torch.cdist(p=1)`` on the unfolded p
 ``C_out x C_in k^2 x positions x batch`` difference tensor), the weight gradient is a matrix
 product, and the input gradient is computed in chunks of rows whose clamp tensor holds at most
 :data:`CHUNK_ELEMENTS` numbers. A BatchNorm should follow every adder layer (AdderNet).
+
+Two backends compute the row kernel: ``"native"``, the C++ kernel of ``csrc/adder.cpp`` (vectorised inner
+loops, ``at::parallel_for`` over rows), JIT-compiled with the machine's compiler on first use into
+``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``), and ``"torch"``, the pure-PyTorch path above, used
+when no compiler is available or the build fails. :func:`backend` reports the choice;
+``REPRO_ADDER_BACKEND=torch|native`` forces it. The eta scaling stays in Python for both.
 """
 from __future__ import annotations
+
+import functools
+import os
+import warnings
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +34,46 @@ from torch import nn
 from repro.ops.checks import check_conv_args, check_input, check_positive
 
 CHUNK_ELEMENTS = 1 << 18  # numbers in one chunk of the input-gradient clamp tensor (1 MiB in float32, cache-sized)
+
+
+BACKENDS = ("native", "torch")
+_CSRC = Path(__file__).with_name("csrc") / "adder.cpp"
+
+
+@functools.lru_cache(maxsize=1)
+def _native_module():
+    """The compiled C++ kernel, or None (with a warning) when it cannot be built."""
+    from torch.utils import cpp_extension
+
+    build = os.environ.get("TORCH_EXTENSIONS_DIR") or str(Path(__file__).resolve().parents[2] / "build" / "torch_extensions")
+    folder = Path(build) / "repro_adder"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return cpp_extension.load(name="repro_adder", sources=[str(_CSRC)], build_directory=str(folder),
+                                  extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"], verbose=False)
+    except Exception as err:  # no compiler, no ninja, or a failed build: fall back to PyTorch
+        warnings.warn(f"repro.ops.adder: native kernel unavailable ({type(err).__name__}: {err}); using torch",
+                      RuntimeWarning, stacklevel=3)
+        return None
+
+
+def backend() -> str:
+    """The adder backend in use: ``"native"`` (C++ kernel) or ``"torch"``; ``REPRO_ADDER_BACKEND`` forces one."""
+    forced = os.environ.get("REPRO_ADDER_BACKEND")
+    if forced is not None and forced not in BACKENDS:
+        raise ValueError(f"REPRO_ADDER_BACKEND must be one of {BACKENDS}, got {forced!r}")
+    if forced == "torch":
+        return "torch"
+    if _native_module() is not None:
+        return "native"
+    if forced == "native":
+        raise RuntimeError("REPRO_ADDER_BACKEND=native but the native adder kernel could not be built")
+    return "torch"
+
+
+def _use_native(*tensors: torch.Tensor) -> bool:
+    return (all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors)
+            and backend() == "native")
 
 
 def _adaptive_scale(grad_w: torch.Tensor, eta: float | None) -> torch.Tensor:
@@ -44,12 +95,19 @@ class _AdderDistance(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, eta: float | None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
         ctx.eta = eta
+        ctx.native = _use_native(x, w)
+        if ctx.native:
+            return _native_module().forward(x, w)
         return -torch.cdist(x, w, p=1)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         x, w = ctx.saved_tensors
         g = g.contiguous()
+        if ctx.native:
+            grad_x = _native_module().grad_x(x, w, g) if ctx.needs_input_grad[0] else None
+            grad_w = _native_module().grad_w(x, w, g) if ctx.needs_input_grad[1] else None
+            return grad_x, None if grad_w is None else _adaptive_scale(grad_w, ctx.eta), None
         grad_x = grad_w = None
         if ctx.needs_input_grad[1]:
             # sum_m g[m, o] * (x[m, k] - w[o, k]) = (G^T X)[o, k] - w[o, k] * colsum(G)[o]
