@@ -522,6 +522,8 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
     supernet = {"DARTS": _accs(r, lambda s: s.darts.history[-1]["test_acc"]),
                 **{lrr: _accs(r, lambda s, lrr=lrr: s.ablation[(True, lrr)].history[-1]["test_acc"])
                    for lrr in (True, False)}}
+    moved = {"DARTS": _accs(r, lambda s: s.darts.history[-1]["alpha_moved"]),
+             "ShiftNAS": _accs(r, lambda s: s.shiftnas.history[-1]["alpha_moved"])}
     small, big = sorted(r.batch_trained)
     batch = {b: _accs(r, lambda s, b=b: s.batch_trained[b].test_acc) for b in (small, big)}
     train_acc = _accs(r, lambda s: s.trained[("ShiftNAS", "shift")].history[-1]["train_acc"])
@@ -530,6 +532,7 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
     ours = counted.iloc[-1]
     paper = counted[counted["Architecture"] == "ShiftNAS (Ours) (reported)"].iloc[0]
     fmt = lambda xs: "/".join(f"{x:.1f}" for x in xs)  # noqa: E731
+    fmt2 = lambda xs: "/".join(f"{x:.2f}" for x in xs)  # noqa: E731
 
     g1 = _gate("bit-shift networks", *shift.values())
     table1 = evidence.all_of({
@@ -585,6 +588,8 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
         "bs-fig3": dict(measured=f"skip connections in the normal cell over {n} seeds: DARTS strategy "
                                  f"{fmt(skips['DARTS'])}, ShiftNAS {fmt(skips['ShiftNAS'])} (of 8); final supernet "
                                  f"accuracy DARTS {fmt(supernet['DARTS'])}%, ShiftNAS {fmt(supernet[True])}%; "
+                                 f"largest alpha change from its initialisation DARTS {fmt2(moved['DARTS'])}, "
+                                 f"ShiftNAS {fmt2(moved['ShiftNAS'])}; "
                                  f"DARTS searched {r.search_cfg.epochs} epochs", evidence=fig3,
                         skips_darts=_mean_of(skips["DARTS"]), skips_shiftnas=_mean_of(skips["ShiftNAS"])),
         "bs-fig4": dict(measured=f"final supernet test accuracy over {n} seeds: LRR on {fmt(supernet[True])}%, "

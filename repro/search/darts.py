@@ -19,7 +19,7 @@ from torch import nn
 
 from repro.cache import Checkpoint
 from repro.spaces.darts import PRIMITIVES, STEPS, Genotype, edges
-from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, bilevel_epoch, init_alpha,
+from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, alpha_moved, bilevel_epoch, init_alpha,
                                restore_state, search_accuracy, search_state, setup_search)
 from repro.train.basic import loader
 
@@ -69,6 +69,7 @@ def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) 
         restore_state(saved, net, arch, w_opt, a_opt, sched)
         history, seconds, first = list(saved["history"]), saved["seconds"], saved["epoch"]
     test = loader(data.test, 256, shuffle=False)
+    alpha0 = init_alpha(torch.Generator().manual_seed(cfg.seed))
     for epoch in range(first, cfg.epochs):
         tic = time.perf_counter()
         lr = w_opt.param_groups[0]["lr"]
@@ -76,7 +77,7 @@ def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) 
                       list(arch.parameters()))
         seconds += time.perf_counter() - tic
         history.append({"epoch": epoch + 1, "phase": "bi-level", "lr": lr, "temperature": None,
-                        "test_acc": search_accuracy(net, arch, test, None)})
+                        "test_acc": search_accuracy(net, arch, test, None), "alpha_moved": alpha_moved(arch, alpha0)})
         if ckpt is not None:
             ckpt.save(search_state(net, arch, w_opt, a_opt, sched, epoch + 1, history, seconds))
     return SearchResult(arch.genotype(), history, seconds)

@@ -334,7 +334,7 @@ class SearchData:
 @dataclass
 class SearchResult:
     genotype: Genotype
-    history: list[dict] = field(default_factory=list)  # per epoch: stage, lr, temperature, test accuracy
+    history: list[dict] = field(default_factory=list)  # per epoch: stage, lr, temperature, test acc, alpha moved
     seconds: float = 0.0
 
 
@@ -468,6 +468,7 @@ def run_phases(cfg: SearchConfig, data: SearchData, arch: DotsArchitecture, unti
     test = loader(data.test, 256, shuffle=False)
     whole = ConcatDataset([data.train, data.val])
     unit = steps_per_epoch(data, cfg, OPERATION)
+    alpha0 = init_alpha(torch.Generator().manual_seed(cfg.seed))  # the initial draw (alpha is drawn first)
     epoch = 0
     for phase in phases(cfg):
         for _ in range(phase.epochs):
@@ -487,13 +488,19 @@ def run_phases(cfg: SearchConfig, data: SearchData, arch: DotsArchitecture, unti
                 seconds += time.perf_counter() - tic
                 acc = search_accuracy(net, arch, test, temp)
                 history.append({"epoch": epoch + 1, "phase": phase.name, "lr": lr, "temperature": temp,
-                                "test_acc": acc})
+                                "test_acc": acc, "alpha_moved": alpha_moved(arch, alpha0)})
                 if ckpt is not None:
                     ckpt.save(search_state(net, arch, w_opt, a_opt, sched, epoch + 1, history, seconds))
             epoch += 1
         if phase.name == until:
             break
     return search_state(net, arch, w_opt, a_opt, sched, epoch, history, seconds)
+
+
+@torch.no_grad()
+def alpha_moved(arch: nn.Module, alpha0: nn.ParameterDict) -> float:
+    """The largest change of any operation weight ``alpha`` from its initialisation (did the search learn?)."""
+    return max(float((arch.alpha[k] - alpha0[k]).abs().max()) for k in KINDS)
 
 
 class FixedWeights(nn.Module):

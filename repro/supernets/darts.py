@@ -352,6 +352,9 @@ def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | No
     pos.update({2 + k: (1.2 + 0.9 * k, 0.95 if k % 2 == 0 else 0.05) for k in range(STEPS)})
     out = (STEPS + 0.8, 0.5)
     colours = {"skip_connect": "tab:red", "max_pool_3x3": "tab:purple", "avg_pool_3x3": "tab:purple"}
+    ax.set_xlim(-0.4, STEPS + 1.2)
+    ax.set_ylim(-0.15, 1.15)
+    to_px, to_data = ax.transData.transform, ax.transData.inverted().transform
     for e, (op, src) in enumerate(getattr(genotype, kind)):
         dst = 2 + e // 2
         bend = 0.15 if e % 2 else -0.15
@@ -359,9 +362,13 @@ def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | No
         ax.annotate("", xy=pos[dst], xytext=pos[src],
                     arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2,
                                     connectionstyle=f"arc3,rad={bend}", shrinkA=10, shrinkB=10))
-        (x0, y0), (x1, y1) = pos[src], pos[dst]
-        # the midpoint of matplotlib's arc3 Bezier curve: the chord's midpoint moved by rad/2 x (dy, -dx)
-        lx, ly = (x0 + x1) / 2 + bend / 2 * (y1 - y0), (y0 + y1) / 2 - bend / 2 * (x1 - x0)
+        # arc3 bends in display coordinates: control point = chord midpoint + rad x (dy, -dx) in pixels;
+        # the label sits on the quadratic Bezier curve, the two inputs of a node at different fractions
+        (x0, y0), (x1, y1) = to_px(pos[src]), to_px(pos[dst])
+        cx, cy = (x0 + x1) / 2 + bend * (y1 - y0), (y0 + y1) / 2 - bend * (x1 - x0)
+        t = 0.4 if e % 2 == 0 else 0.6
+        lx, ly = to_data(((1 - t) ** 2 * x0 + 2 * t * (1 - t) * cx + t ** 2 * x1,
+                          (1 - t) ** 2 * y0 + 2 * t * (1 - t) * cy + t ** 2 * y1))
         ax.text(lx, ly, op.replace("_", " "), fontsize=5.5, ha="center", va="center", color=colour,
                 bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
     for k in range(STEPS):
@@ -372,8 +379,6 @@ def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | No
         ax.text(x, y, f"${labels[node]}$" if node < 2 else labels[node], ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="#dff0d8" if node < 2 else "#d9edf7", ec="0.3"))
     ax.text(*out, "$c_{k}$", ha="center", va="center", fontsize=8, bbox=dict(boxstyle="round", fc="#fcf8e3", ec="0.3"))
-    ax.set_xlim(-0.4, STEPS + 1.2)
-    ax.set_ylim(-0.15, 1.15)
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=8)
