@@ -102,3 +102,12 @@ def test_fixed_point_rounds_the_inputs_of_shift_convolutions():
     assert net(x).flatten().tolist() == [0.0, 2.0 ** -16]  # rounded to the 2^-16 grid
     with pytest.raises(ValueError, match="fixed_point"):
         nets.use_fixed_point(net, (16,))
+
+
+def test_search_cells_batch_normalise_after_pooling():
+    mixed = nets.MixedOp(4, 1, "shift")
+    for name, op in zip(space.PRIMITIVES, mixed.ops):
+        if "pool" in name:
+            assert isinstance(op[-1], nn.BatchNorm2d) and not op[-1].affine  # DARTS / DOTS search cells
+    ev = nets.operation("max_pool_3x3", 4, 1, "shift")
+    assert isinstance(ev, nn.MaxPool2d)  # evaluation cells: the plain pooling

@@ -236,3 +236,17 @@ def test_pruning_reinitialises_the_network_weights():
     assert all(torch.equal(v, fresh[k]) for k, v in net.state_dict().items())  # a fresh draw, not the trained w
     assert not all(torch.equal(v, state["net"][k]) for k, v in fresh.items() if v.is_floating_point())
     assert not w_opt.state
+
+
+def test_optimiser_settings_are_dots_and_darts():
+    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1)
+    arch = dots.DotsArchitecture(0)
+    assert dots._arch_optimizer(arch, cfg).defaults["betas"] == (0.9, 0.999)  # DOTS
+    assert darts.DARTS_BETAS == (0.5, 0.999)  # DARTS's own baseline
+    net = cfg.network()
+    for p in net.parameters():
+        p.grad = torch.full_like(p, 10.0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.0)
+    dots._w_step(net, opt)
+    norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in net.parameters()))
+    assert float(norm) == pytest.approx(dots.GRAD_CLIP, rel=1e-4)  # clipped to 5 before the step

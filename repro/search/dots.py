@@ -40,7 +40,9 @@ Remaining deviations from the paper / DOTS:
   say whether it is frozen there);
 * the learning-rate scheduler counts one step per operation-search batch; a one-level epoch (twice
   the batches) advances it by the same amount, so the curve over epochs is the one of :func:`lr_curve`;
-* the lengths of the stages are the profile's (smoke / default: a few epochs, not 70).
+* the lengths of the stages are the profile's (smoke / default: a few epochs, not 70);
+* the shift weights themselves (:mod:`repro.ops.shift`: the range of ``P``, the gradient of ``S``,
+  quantisation per call) are that module's and its docstring names their deviations.
 """
 from __future__ import annotations
 
