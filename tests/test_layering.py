@@ -5,15 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER_PACKAGES = ("repro/ops", "repro/spaces", "repro/supernets", "repro/cost")
 UPPER_PACKAGES = ("repro.search", "repro.experiments")
-
-# Upward imports being removed by work in progress (issue 11 item 4); each entry goes once its import is gone.
-PENDING_UPWARD_IMPORTS: dict[tuple[str, str], str] = {}
-
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -58,14 +53,8 @@ def upward_imports() -> set[tuple[str, str]]:
 
 
 def test_lower_floors_do_not_import_search_or_experiments():
-    unexpected = sorted(upward_imports() - set(PENDING_UPWARD_IMPORTS))
+    unexpected = sorted(upward_imports())
     assert not unexpected, f"upward imports (move the code down a floor instead): {unexpected}"
-
-
-@pytest.mark.parametrize("pending", sorted(PENDING_UPWARD_IMPORTS))
-def test_pending_exceptions_are_still_needed(pending):
-    assert pending in upward_imports(), (f"{pending} no longer imports upward: remove it from "
-                                         f"PENDING_UPWARD_IMPORTS ({PENDING_UPWARD_IMPORTS[pending]})")
 
 
 def test_the_checker_sees_function_level_and_relative_imports(tmp_path, monkeypatch):
