@@ -39,7 +39,7 @@ reproduce: data
 	$(PY) -m repro run-all --profile $(PROFILE)
 
 bench: setup
-	$(PY) benchmarks/bench_adder.py
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) benchmarks/bench_adder.py
 
 clean-build:
 	rm -rf build
