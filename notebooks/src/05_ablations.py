@@ -11,7 +11,7 @@
 
 # %%
 profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
-out_dir = None  # artifact folder; None: $REPRO_OUT, else figures/
+out_dir = None  # artifact folder; None: $REPRO_OUT, else build/figures-interactive (run-all passes figures/)
 
 # %%
 import matplotlib.pyplot as plt
