@@ -9,7 +9,11 @@ session-wide temporary folder before any notebook kernel starts (kernels inherit
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +35,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def out_dir(tmp_path):
     """A fresh artifact folder for one test."""
     return tmp_path / "figures"
+
+
+@pytest.fixture
+def run_worker(tmp_path):
+    """Run a worker script as ``python SCRIPT PORT FOLDER`` (a free local port for gloo) and return FOLDER."""
+    def run(source: str) -> Path:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        script = tmp_path / "worker.py"
+        script.write_text(source)
+        proc = subprocess.run([sys.executable, str(script), str(port), str(tmp_path)],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return tmp_path
+    return run

@@ -166,16 +166,19 @@ def test_cv_supernet_counted_directly_equals_its_exported_subnet():
            [(k, getattr(standalone, k)) for k in ("macs", "mult", "add", "shift")]
 
 
+class Scale(nn.Module):
+    """A parameterised module with no counting formula."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(4))
+
+    def forward(self, x):
+        return x * self.gain
+
+
 def test_parameterised_module_without_formula_warns_naming_its_type():
     from repro.cost.counting import UncountedModuleWarning
-
-    class Scale(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gain = nn.Parameter(torch.ones(4))
-
-        def forward(self, x):
-            return x * self.gain
 
     class Pool(nn.Module):
         def __init__(self):
@@ -208,14 +211,6 @@ def test_counted_or_excluded_modules_do_not_warn():
 
         def forward(self, x):
             return self.mha(x, x, x, need_weights=False)[0]
-
-    class Scale(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gain = nn.Parameter(torch.ones(4))
-
-        def forward(self, x):
-            return x * self.gain
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -8,9 +8,6 @@ each rank's local gradient before DDP averages them.
 """
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -67,18 +64,9 @@ WORKER = textwrap.dedent('''
 ''')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def test_two_process_ddp_step_keeps_ranks_identical(tmp_path):
-    script = tmp_path / "ddp_worker.py"
-    script.write_text(WORKER)
-    proc = subprocess.run([sys.executable, str(script), str(_free_port()), str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_two_process_ddp_step_keeps_ranks_identical(run_worker):
+    tmp_path = run_worker(WORKER)
     rank0, rank1, single = (torch.load(tmp_path / f"{n}.pt") for n in ("rank0", "rank1", "single"))
     assert rank0["losses"] == rank1["losses"]
     assert rank0["losses"][0] == pytest.approx(single["losses"][0], rel=1e-5)

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -188,20 +185,11 @@ WORKER = textwrap.dedent('''
 ''')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def test_two_process_gloo_run_ends_with_identical_weights(tmp_path):
+def test_two_process_gloo_run_ends_with_identical_weights(run_worker):
     """Two ranks (different initial weights: DDP broadcasts rank 0's) on halves of each batch end
     identical, and equal one process on the whole batch (SGD, mean losses)."""
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    proc = subprocess.run([sys.executable, str(script), str(_free_port()), str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    tmp_path = run_worker(WORKER)
     r0, r1, single = (torch.load(tmp_path / f"{n}.pt") for n in ("rank0", "rank1", "single"))
     for k in r0["state"]:
         assert torch.equal(r0["state"][k], r1["state"][k]), k

@@ -125,8 +125,7 @@ class TransformationKernel(nn.Module):
         self._cache = None
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
-        return {**state, "_cache": None}  # copies and pickles never carry a step's graph
+        return {**self.__dict__, "_cache": None}  # copies and pickles never carry a step's graph
 
     def sorted_views(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w``, cached within a step."""
