@@ -30,6 +30,7 @@ Each result is an :class:`Evidence`; ``Evidence.to_dict()`` is the ``evidence`` 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -207,11 +208,9 @@ def _bootstrap(statistic: Callable, n: int, seed: int, resamples: int = BOOTSTRA
 
 def _nan_safe(f: Callable) -> Callable:
     def g(*args):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                v = f(*args)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = f(*args)
         return 0.0 if v is None or math.isnan(v) else float(v)  # a constant resample carries no ranking
     return g
 
