@@ -2,8 +2,11 @@
 # With a virtual or conda environment active, that environment is used; otherwise .venv is made.
 SHELL := /bin/bash
 PROFILE ?= default
-# The CPU build of torch; on a GPU machine override, e.g. `make reproduce TORCH_SPEC="torch"`.
-TORCH_SPEC ?= torch==2.13.0
+# A matching torch / torchvision pair (the torchvision data pipelines of the paper profile need both).
+# On this project's CI machines both lie on local disk (a CUDA build that also runs on the CPU); on a GPU
+# machine pick the pair for its CUDA, e.g. `make setup TORCH_SPEC="torch==2.14.1 torchvision==0.29.1"`
+# with TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cu128".
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 TORCH_PIP_ARGS ?=
 
 ifneq ($(strip $(VIRTUAL_ENV)$(CONDA_PREFIX)),)
@@ -22,7 +25,7 @@ $(ENV_DIR)/bin/python:
 
 $(STAMP): pyproject.toml | $(ENV_DIR)/bin/python
 	$(PY) -m pip install --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PY) -m pip install $(TORCH_PIP_ARGS) $(TORCH_SPEC)
 	$(PY) -m pip install -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (repro)"
 	touch $(STAMP)

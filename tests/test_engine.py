@@ -77,6 +77,19 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
     assert rows[5]["lr"] == pytest.approx(0.05) and set(rows[0]) >= {"loss", "samples_per_s", "elapsed_s"}
 
 
+def test_stop_at_writes_a_checkpoint_and_a_later_run_continues_exactly(tmp_path):
+    whole, res_whole, _ = _train(tmp_path / "a")
+    _, res_stopped, _ = _train(tmp_path / "b", stop_at=4)  # --max-steps 4: the schedule still spans 10
+    assert res_stopped.steps == 4 and res_stopped.losses == res_whole.losses[:4]
+    assert Checkpoint(tmp_path / "b" / "run.ckpt").load()["step"] == 4
+    rows = [json.loads(line) for line in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [0, 1, 2, 3]
+    resumed, res_resumed, _ = _train(tmp_path / "b")
+    assert res_resumed.steps == 10 and res_resumed.losses == res_whole.losses
+    for p, q in zip(whole.parameters(), resumed.parameters()):
+        assert torch.equal(p, q)
+
+
 def test_accumulation_equals_one_large_batch():
     """Two micro-batches of 8 accumulate the gradient of one batch of 16 (mean losses)."""
     def pairs():
@@ -108,6 +121,8 @@ def test_gradient_clipping_bounds_the_update():
 
 
 def test_devices_and_config_errors():
+    with pytest.raises(ValueError, match="stop_at"):
+        engine.RunConfig(steps=3, stop_at=0)
     assert engine.resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
         assert engine.resolve_device("auto").type == "cpu"

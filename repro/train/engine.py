@@ -55,6 +55,9 @@ class RunConfig:
     ckpt_every: int = 50
     seed: int | None = 0
     desc: str = "train"
+    #: Stop after this many steps (``--max-steps``); schedules still span ``steps``, a checkpoint is
+    #: written at the stop and a rerun with a later (or no) stop resumes from it.
+    stop_at: int | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.steps, int) and self.steps >= 1):
@@ -65,13 +68,16 @@ class RunConfig:
             raise ValueError(f"RunConfig.precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.accumulate < 1 or self.ckpt_every < 1:
             raise ValueError(f"RunConfig.accumulate and ckpt_every must be >= 1, got {self.accumulate}, {self.ckpt_every}")
+        if self.stop_at is not None and not (isinstance(self.stop_at, int) and self.stop_at >= 1):
+            raise ValueError(f"RunConfig.stop_at must be an integer >= 1 or None, got {self.stop_at!r}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"RunConfig.grad_clip must be positive or None, got {self.grad_clip!r}")
 
 
 @dataclass
 class RunResult:
-    """Per-step losses (mean over ranks and micro-batches), wall-clock seconds, steps done."""
+    """Per-step losses (mean over ranks and micro-batches), wall-clock seconds, steps done (``< cfg.steps``
+    when ``cfg.stop_at`` stopped the run early)."""
     losses: list[float]
     wall_clock_s: float
     steps: int
@@ -219,9 +225,10 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
                        "scaler": scaler.state_dict() if scaler is not None else None,
                        "hooks": [h.state_dict() for h in hooks], "losses": losses, "wall_clock_s": spent})
 
+    end = min(cfg.steps, cfg.stop_at or cfg.steps)
     model.train()
     t0 = time.perf_counter()
-    bar = tqdm(range(start, cfg.steps), total=cfg.steps, initial=start, desc=cfg.desc,
+    bar = tqdm(range(start, end), total=cfg.steps, initial=start, desc=cfg.desc,
                disable=not distributed.is_main(), leave=False)
     for step in bar:
         t_step = time.perf_counter()
@@ -271,8 +278,8 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
         log.write(step=step, loss=losses[-1], lr=float(optimizer.param_groups[0]["lr"]),
                   samples_per_s=samples * world / max(dt, 1e-9), elapsed_s=elapsed + time.perf_counter() - t0)
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
-        if (step + 1) % cfg.ckpt_every == 0 and step + 1 < cfg.steps:
+        if (step + 1) % cfg.ckpt_every == 0 and step + 1 < end:
             save(step + 1, elapsed + time.perf_counter() - t0)
     elapsed += time.perf_counter() - t0
-    save(cfg.steps, elapsed)
-    return RunResult(losses=losses, wall_clock_s=elapsed, steps=cfg.steps)
+    save(max(end, start), elapsed)
+    return RunResult(losses=losses, wall_clock_s=elapsed, steps=max(end, start))

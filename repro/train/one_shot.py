@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
@@ -63,20 +64,22 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
                 warmup_steps: int, weight_decay: float = 0.0, ckpt: Checkpoint | None = None,
                 ckpt_every: int = 50, seed: int = 0, desc: str = "",
                 before_step: Callable[[int], None] | None = None, device: str = "auto",
-                grad_clip: float | None = None) -> OneShotResult:
+                grad_clip: float | None = None, accumulate: int = 1, stop_at: int | None = None,
+                metrics: Path | None = None) -> OneShotResult:
     """Train ``model`` for ``steps`` steps (AdamW, warmup + cosine) on the engine, resumable through ``ckpt``.
 
     ``before_step(step)`` runs before each forward (one-shot training samples the subnet there).
     ``batches`` is an iterable or a factory of iterators; with a factory a resumed run skips the
-    batches already consumed, so it sees exactly the data of an uninterrupted run.
+    batches already consumed, so it sees exactly the data of an uninterrupted run. ``device``,
+    ``accumulate``, ``stop_at`` (``--max-steps``) and ``metrics`` are the engine's (:class:`engine.RunConfig`).
     """
     if steps < 1 or lr <= 0 or warmup_steps < 0 or ckpt_every < 1:
         raise ValueError(f"need steps >= 1, lr > 0, warmup_steps >= 0, ckpt_every >= 1; got "
                          f"steps={steps}, lr={lr}, warmup_steps={warmup_steps}, ckpt_every={ckpt_every}")
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    cfg = engine.RunConfig(steps=steps, device=device, grad_clip=grad_clip, ckpt_every=ckpt_every, seed=seed,
-                           desc=desc or "train")
-    res = engine.run(model, optimizer, batches, loss_fn, cfg, ckpt=ckpt,
+    cfg = engine.RunConfig(steps=steps, device=device, grad_clip=grad_clip, accumulate=accumulate,
+                           ckpt_every=ckpt_every, seed=seed, desc=desc or "train", stop_at=stop_at)
+    res = engine.run(model, optimizer, batches, loss_fn, cfg, ckpt=ckpt, metrics=metrics,
                      hooks=[_WarmupCosine(steps, warmup_steps, lr, before_step)])
     return OneShotResult(losses=res.losses, wall_clock_s=res.wall_clock_s, steps=res.steps)
 
@@ -84,16 +87,17 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
 def train_one_shot(supernet: nn.Module, space: SearchSpace, batches: Batches, loss_fn: LossFn, *,
                    steps: int, lr: float, warmup_steps: int, weight_decay: float = 0.0,
                    ckpt: Checkpoint | None = None, ckpt_every: int = 50, seed: int = 0,
-                   desc: str = "") -> OneShotResult:
+                   desc: str = "", **run: Any) -> OneShotResult:
     """Single-path one-shot training (Eq. 3): one uniformly sampled subnet per step.
 
     The subnet of step ``s`` is ``space.sample(random.Random(f(seed, s)))``: the same on every rank
     and the same after a resume. ``supernet`` must expose ``set_active_subnet(config)``;
-    ``regularization_loss()`` is added to the loss when present (Eq. 5).
+    ``regularization_loss()`` is added to the loss when present (Eq. 5). ``run`` passes the engine's
+    keywords of :func:`train_steps` (``device``, ``accumulate``, ``stop_at``, ``metrics``, ``grad_clip``).
     """
     def activate(step: int) -> None:
         supernet.set_active_subnet(space.sample(random.Random(engine.step_seed(seed, step))))
 
     return train_steps(supernet, batches, loss_fn, steps=steps, lr=lr, warmup_steps=warmup_steps,
                        weight_decay=weight_decay, ckpt=ckpt, ckpt_every=ckpt_every, seed=seed,
-                       desc=desc or "one-shot", before_step=activate)
+                       desc=desc or "one-shot", before_step=activate, **run)
