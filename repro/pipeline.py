@@ -120,7 +120,8 @@ def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = N
     """Run the series; returns the process exit code (0 when every notebook succeeded)."""
     prof = get_profile(profile)  # unknown profile: a ConfigError naming the valid ones
     names = select_notebooks(only)
-    out = resolve_out(out_dir)
+    # The gpu profile's results live beside the committed default ones, with their own manifest and report.
+    out = resolve_out(out_dir or (str(figures_dir() / "gpu") if prof.name == "gpu" else None))
     manifest_path = out / "manifest.json"
     notebooks: dict = {}
     manifest = {"profile": prof.name, "seed": prof.seed,

@@ -1,8 +1,13 @@
 """Run profiles, validated on construction, all in one place.
 
 ``smoke``: each notebook well under 2 minutes on 2 CPU cores (CI runs it through nbval).
-``default``: the whole series under 60 minutes on 2 CPU cores, real experiments at reduced scale.
-``paper``: the papers' own settings, for a GPU and user-supplied datasets.
+``default``: the whole series within 120 minutes on 2 CPU cores, real experiments at reduced scale.
+``gpu``: one modern GPU, each study within about 15 minutes, on the embedded datasets (results in
+``figures/gpu/``).
+``paper``: the papers' own settings, for GPUs and user-supplied datasets; each value beside its
+source (paper section or table, or the released code where the paper is silent). ``gpus`` is the
+number of GPUs a paper's global batch assumes: with fewer processes the engine accumulates
+``gpus / world`` micro-batches per step, so the global batch stays the paper's.
 
 A profile is a :class:`Profile` holding one section per area of the library. A notebook reads
 ``ctx.profile.<section>.<field>``; its ``parameters`` cell can override single fields with
@@ -47,6 +52,7 @@ class DataConfig(Section):
     cifar_root: str | None = None
     imagenet_root: str | None = None
     wmt14_root: str | None = None
+    workers: int = 0               # DataLoader worker processes of the torchvision pipelines (paper: 8 per GPU)
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class SupernetConfig(Section):
     ablation_subnets: int = 12   # x 2 ground-truth seeds; 20 does not fit the budget (one is ~17 s at one thread)
     standalone_steps: int = 100
     predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
+    weight_decay: float = 0.0    # AdamW (paper: DeiT's 0.05, Sec. 4.1 "the same recipe as DeiT")
+    gpus: int = 1                # paper: 8 (DeiT: 8 GPUs x 128 images = global batch 1024)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class NlpConfig(Section):
     retrain_subnets: int = 1
     max_tokens: int = 48
     test_pairs: int = 600
+    gpus: int = 1                # paper: 8 (HAT's V100 setup: 8 GPUs x 4096 tokens per step)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -156,9 +165,12 @@ class BitshiftConfig(Section):
     arch_lr: float = 0.03           # Adam lr of alpha, beta (paper 3e-4 over ~100x more steps)
     lr: float = 0.1                 # RAdam lr of the weights (paper 0.01 over ~1000x more steps: P, S must move)
     fixed_point: bool = False       # 16.16 fixed-point inputs of the shift convolutions (paper: yes)
+    gpus: int = 1                   # paper: 1 (Sec. 5.1: one GeForce RTX 3090)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.gpus < 1:
+            raise ConfigError(f"BitshiftConfig.gpus must be >= 1, got {self.gpus}")
         if self.dataset not in ("fashion_mnist", "cifar10", "cifar100"):
             raise ConfigError(f"BitshiftConfig.dataset {self.dataset!r}; valid: fashion_mnist, cifar10, cifar100")
 
@@ -193,6 +205,7 @@ class ProbShiftConfig(Section):
     timing_batch: int = 256        # Fig. 9: targets per batched generator forward
     score_batch: int = 256         # Table 4: validation images per score and sufficiency loss
     hit_samples: int = 50
+    gpus: int = 1                  # paper: 8 (Sec. 4.1: 8 Tesla A100; Table 3's batch 1024 = 8 x 128)
 
 
 @dataclass(frozen=True)
@@ -247,7 +260,7 @@ class Profile:
         return dataclasses.asdict(self)
 
 
-PROFILE_NAMES = ("smoke", "default", "paper")
+PROFILE_NAMES = ("smoke", "default", "gpu", "paper")
 
 
 def _profiles() -> dict[str, Profile]:
@@ -282,27 +295,64 @@ def _profiles() -> dict[str, Profile]:
             data=DataConfig(fashion_train_subset=0, fashion_test_subset=0, corpus_max_pairs=0,
                             spm_vocab_size=8000),
         ),
+        "gpu": Profile(
+            # One modern GPU, each study within about 15 minutes (sizes chosen from CPU step times and
+            # the usual CPU/GPU ratio of these small layers; not yet measured on a GPU).
+            name="gpu",
+            notebook_timeout_s=3600,
+            data=DataConfig(workers=4),
+            weights=WeightsConfig(train_subset=0, test_subset=0, epochs=10, width=32, kernel_fit_steps=1000,
+                                  kernel_samples=50_000),
+            supernet=SupernetConfig(scale="small", steps=6000, batch_size=128, search_iterations=10,
+                                    population=30, ablation_subnets=20, standalone_steps=2000),
+            nlp=NlpConfig(scale="small", steps=8000, batch_size=64, retrain_steps=8000, warmup_steps=500,
+                          search_iterations=10, population=40, test_pairs=0),
+            bitshift=BitshiftConfig(image_size=28, train_subset=10_000, test_subset=0, warmup_epochs=3,
+                                    op_epochs=3, retrain_epochs=4, topo_epochs=4, eval_epochs=20,
+                                    search_channels=8, search_layers=5, eval_channels=16, eval_layers=8,
+                                    resnet_width=16, batch_size=128, arch_lr=3e-3, lr=0.03),
+            probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=30, warmup_epochs=5,
+                                      batch_size=256, update_every=20, generator_warm_steps=1000,
+                                      rank_subnets=20, finetune_steps=100),
+        ),
         "paper": Profile(
             name="paper",
             notebook_timeout_s=None,
-            data=DataConfig(spm_vocab_size=32000),
+            # HAT's WMT'14 joint BPE vocabulary is 32k; paper: 8 loader workers per GPU (DeiT's --num_workers 10).
+            data=DataConfig(spm_vocab_size=32000, workers=8),
             weights=WeightsConfig(train_subset=0, test_subset=0, epochs=20, width=64, kernel_fit_steps=2000,
                                   kernel_samples=100_000),
-            supernet=SupernetConfig(scale="paper", steps=300_000, batch_size=128, search_iterations=20,
-                                    population=50, ablation_subnets=25, standalone_steps=100_000),
+            # Sec. 4.1: "the same recipe and hyperparameters as DeiT": 300 epochs of 1251 steps at a global
+            # batch of 1024 (8 GPUs x 128), AdamW lr 1e-3 (5e-4 x 1024 / 512), weight decay 0.05, warm-up
+            # 5 epochs (our warm-up is steps // 10), label smoothing 0.1 with Mixup / CutMix, 224 x 224 inputs;
+            # evolutionary search 20 iterations, population 50 (Sec. 4.1, AutoFormer's settings).
+            supernet=SupernetConfig(scale="paper", steps=375_300, batch_size=128, search_iterations=20,
+                                    population=50, ablation_subnets=25, standalone_steps=375_300,
+                                    weight_decay=0.05, gpus=8),
+            # Sec. 4.1 / HAT: 40k steps for the supernet and for each retraining, Adam with linear warm-up
+            # from 1e-7 to 1e-3 (HAT: 10k warm-up steps), cosine; 4096 tokens per GPU on 8 GPUs
+            # (batch_size counts tokens at this scale); dropout 0.1 (HAT's WMT'14 En-De setting),
+            # search: 30 iterations, population 125 (Sec. 4.1).
             nlp=NlpConfig(scale="paper", steps=40_000, batch_size=4096, search_iterations=30,
                           population=125, retrain_steps=40_000, warmup_steps=10_000, fitness_pairs=100_000,
                           budget_fractions=(0.15, 0.25, 0.35, 0.42), retrain_subnets=4, max_tokens=256,
-                          test_pairs=0),
+                          test_pairs=0, gpus=8),
+            # ShiftNAS bit-shift Sec. 5.1 / Appendix A: CIFAR-10, search 70 epochs (15 + 15 + 20 + 20, DOTS),
+            # 8 cells of 16 channels, batch 128, RAdam lr 0.01, Adam 3e-4 for alpha / beta; evaluation 200
+            # epochs, 20 cells of 36 channels, drop path 0.2, cutout; one RTX 3090.
             bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0,
                                     warmup_epochs=15, op_epochs=15, retrain_epochs=20, topo_epochs=20,
                                     eval_epochs=200, search_channels=16, search_layers=8, eval_channels=36,
                                     eval_layers=20, resnet_width=16, batch_size=128, drop_path=0.2, arch_lr=3e-4,
-                                    lr=0.01, fixed_point=True),
-            probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=500, warmup_epochs=50,
-                                      batch_size=1024, update_every=100, generator_warm_steps=2000,
+                                    lr=0.01, fixed_point=True, gpus=1),
+            # ShiftNAS-PS Sec. 4.1 and Table 3 (ViT): ImageNet, AutoFormer's ViT-T space, 500 epochs, global
+            # batch 1024 on 8 A100 (8 x 128), AdamW lr 1e-3, weight decay 0.05, RandAugment / Mixup / CutMix /
+            # random erasing; 50k training images held out for B; B: Adam 1e-3, updated every 100 iterations
+            # after 50 warm-up epochs.
+            probshift=ProbShiftConfig(space="T", train_subset=0, val_subset=50_000, test_subset=0, epochs=500,
+                                      warmup_epochs=50, batch_size=128, update_every=100, generator_warm_steps=2000,
                                       fig2_samples=100_000, rank_subnets=30, finetune_steps=1000,
-                                      lr=1e-3, distribution_lr=1e-3, timing_draws=2000),
+                                      lr=1e-3, distribution_lr=1e-3, timing_draws=2000, gpus=8),
         ),
     }
 

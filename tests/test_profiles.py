@@ -1,4 +1,4 @@
-"""Profiles: the three of them, validation, overrides, errors that name the valid choices."""
+"""Profiles: the four of them, validation, overrides, errors that name the valid choices."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -8,14 +8,33 @@ import pytest
 from repro.profiles import PROFILE_NAMES, ConfigError, DataConfig, Profile, get_profile
 
 
-def test_the_three_profiles():
-    assert PROFILE_NAMES == ("smoke", "default", "paper")
+def test_the_four_profiles():
+    assert PROFILE_NAMES == ("smoke", "default", "gpu", "paper")
     for name in PROFILE_NAMES:
         assert get_profile(name).name == name
-    smoke, default, paper = (get_profile(n) for n in PROFILE_NAMES)
+    smoke, default, gpu, paper = (get_profile(n) for n in PROFILE_NAMES)
     assert smoke.data.corpus_max_pairs > 0 and default.data.corpus_max_pairs == 0
     assert smoke.data.spm_vocab_size < default.data.spm_vocab_size < paper.data.spm_vocab_size
     assert paper.notebook_timeout_s is None and smoke.notebook_timeout_s > 0
+    # gpu sits between default and paper
+    assert default.supernet.steps < gpu.supernet.steps < paper.supernet.steps
+    assert default.nlp.steps < gpu.nlp.steps < paper.nlp.steps
+
+
+def test_paper_settings_match_the_papers():
+    """Hand-copied from the papers (the profile's comments cite the sections)."""
+    p = get_profile("paper")
+    assert (p.supernet.batch_size * p.supernet.gpus, p.supernet.lr, p.supernet.weight_decay) == (1024, 1e-3, 0.05)
+    assert (p.nlp.steps, p.nlp.retrain_steps, p.nlp.lr, p.nlp.search_iterations, p.nlp.population) == (
+        40_000, 40_000, 1e-3, 30, 125)
+    b = p.bitshift
+    assert (b.warmup_epochs + b.op_epochs, b.retrain_epochs + b.topo_epochs, b.eval_epochs) == (30, 40, 200)
+    assert (b.search_layers, b.search_channels, b.eval_layers, b.eval_channels, b.batch_size, b.lr) == (
+        8, 16, 20, 36, 128, 0.01)
+    q = p.probshift
+    assert (q.epochs, q.warmup_epochs, q.batch_size * q.gpus, q.update_every, q.lr, q.weight_decay) == (
+        500, 50, 1024, 100, 1e-3, 0.05)
+    assert (q.space, q.val_subset, q.distribution_lr) == ("T", 50_000, 1e-3)
 
 
 def test_environment_picks_the_profile(monkeypatch):
@@ -26,7 +45,7 @@ def test_environment_picks_the_profile(monkeypatch):
 
 
 def test_unknown_profile_names_the_valid_ones():
-    with pytest.raises(ConfigError, match="valid profiles: smoke, default, paper"):
+    with pytest.raises(ConfigError, match="valid profiles: smoke, default, gpu, paper"):
         get_profile("fast")
     with pytest.raises(ConfigError, match="valid profiles"):
         Profile(name="fast")

@@ -94,6 +94,7 @@ class CVExperiment:
     population: int
     standalone_steps: int
     seed: int
+    weight_decay: float = 0.0
 
     @classmethod
     def from_profile(cls, profile: Profile) -> "CVExperiment":
@@ -102,7 +103,8 @@ class CVExperiment:
                    warmup_steps=max(1, s.steps // 10), train_subset=profile.data.fashion_train_subset,
                    test_subset=profile.data.fashion_test_subset, val_size=s.val_size,
                    calib_batches=s.calib_batches, search_iterations=s.search_iterations,
-                   population=s.population, standalone_steps=s.standalone_steps, seed=profile.seed)
+                   population=s.population, standalone_steps=s.standalone_steps, seed=profile.seed,
+                   weight_decay=s.weight_decay)
 
     @property
     def space(self) -> ShiftAddNASCVSpace:
@@ -150,7 +152,8 @@ def train_supernet(exp: CVExperiment, sharing: str) -> dict:
         net = CVSupernet(dims_for(exp.scale), sharing)
         train = splits(exp)[0]
         res = train_one_shot(net, exp.space, lambda: batches(train, exp.batch_size, exp.seed), _ce,
-                             steps=exp.steps, lr=exp.lr, warmup_steps=exp.warmup_steps, ckpt=ckpt,
+                             steps=exp.steps, lr=exp.lr, warmup_steps=exp.warmup_steps,
+                             weight_decay=exp.weight_decay, ckpt=ckpt,
                              ckpt_every=max(10, exp.steps // 10), seed=exp.seed, desc=f"CV supernet ({sharing})")
         return {"state": net.state_dict(), "losses": res.losses, "wall_clock_s": res.wall_clock_s,
                 "steps": res.steps}
@@ -234,7 +237,8 @@ def train_standalone(exp: CVExperiment, config: Config, seed: int | None = None)
         net = CVNet(dims_for(exp.scale), config)
         train, val, test = splits(exp)
         res = train_steps(net, lambda: batches(train, exp.batch_size, seed), _ce, steps=exp.standalone_steps,
-                          lr=exp.lr, warmup_steps=max(1, exp.standalone_steps // 10), ckpt=ckpt,
+                          lr=exp.lr, warmup_steps=max(1, exp.standalone_steps // 10),
+                          weight_decay=exp.weight_decay, ckpt=ckpt,
                           ckpt_every=max(10, exp.standalone_steps // 5), seed=seed, desc="standalone")
         net.eval()
         return {"val_acc": evaluate(net, loader(val, 500, shuffle=False))["acc"],
