@@ -1,6 +1,9 @@
 """Probability shift: FLOPs bins, the straight-through Gumbel draw, Algorithm 2 on toy problems whose
-answer is known, and Algorithm 1 end to end on a tiny supernet (with resume)."""
+answer is known, and Algorithm 1 end to end on a tiny supernet on the training engine (kill and
+resume, --max-steps, the update and snapshot schedule by hand)."""
 from __future__ import annotations
+
+import json
 
 import pytest
 import torch
@@ -9,12 +12,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
 from repro.search.generator import ArchitectureGenerator
-from repro.search.probability_shift import (FlopsBins, SamplingDistribution, TrainConfig, bin_gradient_score,
-                                           total_variation, train_supernet, update_distribution)
+from repro.search.probability_shift import (FlopsBins, SamplingDistribution, TrainConfig, TrainResult,
+                                           bin_gradient_score, total_variation, train_supernet,
+                                           update_distribution)
 from repro.spaces.autoformer import get_space
 from repro.supernets.vit import ViTSupernet
-
-
+from repro.train import engine
+from repro.train.basic import loader
 
 
 def test_bins_edges_centres_and_index():
@@ -104,7 +108,7 @@ def test_algorithm_1_runs_shifts_the_distribution_and_resumes(tmp_path):
     def run(config: TrainConfig, ckpt: Checkpoint | None = None):
         torch.manual_seed(0)
         net, gen = ViTSupernet(space), ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
-        return train_supernet(net, space, bins, train, val, config, gen, ckpt)
+        return train_supernet(net, space, bins, train, val, config, gen, ckpt, device="cpu")
     full = run(cfg)
     assert len(full.losses) == 4 and 1 in full.snapshots
     assert len(full.probs) == 1 + 4 + 2 and full.probs[-1][1] != full.probs[0][1]
@@ -124,12 +128,103 @@ def test_no_distribution_update_during_warm_up():
                       batch_size=8)
     torch.manual_seed(0)
     net, gen = ViTSupernet(space), ArchitectureGenerator(space.decisions(), (bins.lo, bins.hi))
-    out = train_supernet(net, space, bins, data, data, TrainConfig(epochs=1, warmup_epochs=1, update_every=1), gen)
+    out = train_supernet(net, space, bins, data, data, TrainConfig(epochs=1, warmup_epochs=1, update_every=1), gen,
+                         device="cpu")
     assert all(p == pytest.approx([1 / 3] * 3) for _, p in out.probs)
     score, pol = bin_gradient_score(net, gen, bins, 2, {k: v.detach() for k, v in net.named_parameters()},
                                     *next(iter(data)))
     assert score == pytest.approx(0.0, abs=1e-6)       # w_{t-1} = w_t: the finite difference vanishes
     assert set(pol) == {name for name, _, _ in space.decisions()}
+
+
+SPACE = get_space("T-fashion")
+_LO, _HI = SPACE.flops(SPACE.smallest()), SPACE.flops(SPACE.largest())
+BINS = FlopsBins(_LO, _HI, (_HI - _LO) / 3)
+_G = torch.Generator().manual_seed(2)
+DATA = TensorDataset(torch.randn(16, 1, 28, 28, generator=_G), torch.randint(0, 10, (16,), generator=_G))
+
+
+class _Kill(engine.Hook):
+    """Records the supernet weights after every step and raises KeyboardInterrupt after step ``at``."""
+
+    def __init__(self, net: ViTSupernet, at: int | None = None):
+        self.net, self.at, self.weights = net, at, {}
+
+    def after_step(self, step, loss):
+        self.weights[step + 1] = {k: v.detach().clone() for k, v in self.net.named_parameters()}
+        if step == self.at:
+            raise KeyboardInterrupt("killed")
+
+
+def _train(cfg: TrainConfig, ckpt: Checkpoint | None = None, kill_at: int | None = None, **kw
+           ) -> tuple[TrainResult, _Kill]:
+    """A fresh run as a new process would start it: new modules, new seeded loaders (4 steps an epoch)."""
+    torch.manual_seed(0)
+    net = ViTSupernet(SPACE)
+    gen = None if cfg.mode == "uniform" else ArchitectureGenerator(SPACE.decisions(), (BINS.lo, BINS.hi))
+    kill = _Kill(net, kill_at)
+    out = train_supernet(net, SPACE, BINS, loader(DATA, 4, shuffle=True, seed=0), loader(DATA, 4, shuffle=True),
+                         cfg, gen, ckpt, device="cpu", hooks=[kill], **kw)
+    return out, kill
+
+
+def _assert_same(a: TrainResult, b: TrainResult) -> None:
+    assert a.losses == b.losses and a.probs == b.probs
+    for s, t in ((a.supernet_state, b.supernet_state), (a.generator_state or {}, b.generator_state or {})):
+        assert s.keys() == t.keys() and all(torch.equal(s[k], t[k]) for k in s)
+    assert a.snapshots.keys() == b.snapshots.keys()
+    for e in a.snapshots:
+        for s, t in zip(a.snapshots[e], b.snapshots[e]):
+            assert all(torch.equal(s[k], t[k]) for k in s)
+
+
+SHIFT = TrainConfig(mode="shift", epochs=2, warmup_epochs=0, update_every=2, distribution_lr=0.5,
+                    snapshot_epochs=(1, 2))
+
+
+def test_update_and_snapshot_schedule_by_hand():
+    out, rec = _train(TrainConfig(**{**SHIFT.__dict__, "epochs": 3, "warmup_epochs": 1, "update_every": 3,
+                                     "snapshot_epochs": (1, 2, 3)}))
+    # 12 steps; q = 3 windows end after steps 3, 6, 9 and 12, all but the first after the 1-epoch
+    # warm-up; B is recorded at the start, at those updates and at the three epoch ends
+    assert [s for s, _ in out.probs] == [0, 4, 6, 8, 9, 12, 12] and len(out.losses) == 12
+    assert out.probs[1][1] == out.probs[0][1] and out.probs[2][1] != out.probs[1][1]
+    for epoch, (w_prev, w_curr) in {1: (3, 4), 2: (6, 8), 3: (9, 12)}.items():  # (w at the last window's start, w)
+        snap = out.snapshots[epoch]
+        assert all(torch.equal(snap[0][k], rec.weights[w_prev][k]) for k in snap[0])
+        assert all(torch.equal(snap[1][k], rec.weights[w_curr][k]) for k in snap[1])
+
+
+def test_kill_and_resume_equals_an_uninterrupted_run(tmp_path):
+    whole, _ = _train(SHIFT)
+    ckpt = Checkpoint(tmp_path / "run.ckpt")
+    with pytest.raises(KeyboardInterrupt):
+        _train(SHIFT, ckpt, kill_at=5, ckpt_every=3)     # last checkpoint after 3 steps (one B update): redo 4-6
+    resumed, _ = _train(SHIFT, ckpt, ckpt_every=3)
+    _assert_same(resumed, whole)                        # weights, generator, B history, snapshots, losses
+    assert total_variation(resumed.probs[-1][1]) > 0
+
+
+@pytest.mark.parametrize("mode", ["uniform", "shift"])
+def test_stop_at_stops_and_a_rerun_continues_to_the_same_end(tmp_path, mode):
+    cfg = TrainConfig(**{**SHIFT.__dict__, "mode": mode})
+    whole, _ = _train(cfg)
+    ckpt, log = Checkpoint(tmp_path / "run.ckpt"), tmp_path / "metrics.jsonl"
+    stopped, _ = _train(cfg, ckpt, stop_at=5, metrics=log)
+    assert stopped.losses == whole.losses[:5] and 2 not in stopped.snapshots
+    rest, rec = _train(cfg, ckpt, metrics=log)
+    assert sorted(rec.weights) == [6, 7, 8]             # only the remaining steps ran
+    _assert_same(rest, whole)
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == list(range(8))
+
+
+@pytest.mark.parametrize("mode", ["generator", "shift"])
+def test_distribution_moves_with_probability_shift_and_stays_uniform_without(mode):
+    out, _ = _train(TrainConfig(**{**SHIFT.__dict__, "mode": mode, "update_every": 1}))
+    if mode == "shift":                                 # 8 updates (q = 1, no warm-up) and 2 epoch ends
+        assert len(out.probs) == 1 + 8 + 2 and total_variation(out.probs[-1][1]) > 0.01
+    else:                                               # B frozen uniform: recorded at start and epoch ends only
+        assert len(out.probs) == 1 + 2 and all(p == pytest.approx([1 / 3] * 3, abs=1e-7) for _, p in out.probs)
 
 
 def test_exact_bin_probabilities_of_uniform_sampling_match_monte_carlo():

@@ -12,13 +12,17 @@ as ``grad_B = grad_{t-1} - grad_t`` followed by a minimising step. ``direction="
 ablation arm that moves ``B`` the other way (``+eta (grad L(w_{t-1}) - grad L(w_t))``). The uniform
 baselines are ``mode="uniform"`` (each decision drawn uniformly, Eq. 2) and ``mode="generator"``
 (the generator with ``B`` frozen uniform, the paper's "without probability shift").
+
+:func:`train_supernet` runs Algorithm 1 on the training engine (:mod:`repro.train.engine`: device
+placement, DDP, the per-step seeding rule, atomic checkpoints with exact resume, ``--max-steps``);
+``B``, its update and the per-epoch bookkeeping are one engine hook.
 """
 from __future__ import annotations
 
 import bisect
-import copy
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import torch
@@ -26,11 +30,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
 from repro.search.generator import ArchitectureGenerator, resource_loss, row
+from repro.train import engine
 
 MODES = ("uniform", "generator", "shift")
 DIRECTIONS = ("paper", "reversed")
@@ -156,95 +160,146 @@ def _params(net: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in net.named_parameters()}
 
 
-def _cycle(loader: DataLoader) -> Iterator:
-    while True:
-        yield from loader
+def _to(tensors: dict[str, Tensor], device: torch.device | str) -> dict[str, Tensor]:
+    return {k: v.detach().to(device, copy=True) for k, v in tensors.items()}
+
+
+class _Joint(nn.Module):
+    """The supernet and (unless uniform sampling) the generator as one module, so the engine's device
+    placement, DDP and checkpoint cover both."""
+
+    def __init__(self, supernet: nn.Module, generator: ArchitectureGenerator | None):
+        super().__init__()
+        self.supernet, self.generator = supernet, generator
+
+
+def _val_batch(val: DataLoader, index: int, seed: int) -> Any:
+    """Algorithm 2's validation batch number ``index``: batch ``index % len(val)`` of pass
+    ``index // len(val)`` over ``val.dataset``, each pass a permutation seeded by ``(seed, pass)``.
+    A function of the index, so a resumed run needs no iterator state."""
+    n_pass, i = divmod(index, len(val))
+    order = torch.randperm(len(val.dataset), generator=torch.Generator().manual_seed(engine.step_seed(seed, n_pass)))
+    picked = order[i * val.batch_size:(i + 1) * val.batch_size].tolist()
+    return val.collate_fn([val.dataset[j] for j in picked])
+
+
+class _Bookkeeping(engine.Hook):
+    """Algorithm 1 around the engine's step: the uniform subnet of a step, the distribution ``B``
+    and its optimiser (Adam, maximising: Eq. 5), the update every ``q`` steps after the warm-up
+    (Algorithm 2, from the weights ``w_{t-1}`` of ``q`` steps before), and at every epoch end the
+    ``(w_{t-1}, w_t)`` snapshot (Table 4) and the probabilities of ``B``."""
+
+    def __init__(self, model: _Joint, space: Any, bins: FlopsBins, val: DataLoader, cfg: TrainConfig,
+                 steps_per_epoch: int):
+        self.model, self.space, self.val, self.cfg, self.steps_per_epoch = model, space, val, cfg, steps_per_epoch
+        self.dist = SamplingDistribution(bins) if model.generator is not None else None
+        self.opt = (torch.optim.Adam(self.dist.parameters(), lr=cfg.distribution_lr, maximize=True)
+                    if self.dist is not None else None)
+        self.w_prev = self.w_before = _params(model.supernet)
+        self.updates = 0
+        self.probs: list[tuple[int, list[float]]] = [(0, self.dist.probs().tolist())] if self.dist is not None else []
+        self.snapshots: dict[int, tuple[dict, dict]] = {}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.supernet.parameters()).device
+
+    def before_step(self, step: int) -> None:
+        if self.model.generator is None:   # Eq. 2: every decision uniform, the same on every rank and resume
+            rng = random.Random(engine.step_seed(self.cfg.seed, step))
+            self.model.supernet.set_active_subnet(self.space.sample(rng))
+
+    def after_step(self, step: int, loss: float) -> None:
+        """The Gumbel draws of an update continue the step's random state (seeded by the engine)."""
+        cfg, net, done = self.cfg, self.model.supernet, step + 1
+        epoch = step // self.steps_per_epoch
+        if done % cfg.update_every == 0:
+            if cfg.mode == "shift" and epoch >= cfg.warmup_epochs:
+                x, y = engine.to_device(_val_batch(self.val, self.updates, cfg.seed + 1), self.device)
+                update_distribution(self.dist, self.opt, _val_losses(net, self.model.generator, self.w_prev, x, y,
+                                                                     cfg.tau), cfg.tau, cfg.direction)
+                self.updates += 1
+                self.probs.append((done, self.dist.probs().tolist()))
+            self.w_before, self.w_prev = self.w_prev, _params(net)
+        if done % self.steps_per_epoch == 0:
+            if epoch + 1 in cfg.snapshot_epochs:  # (w_{t-1}, w_t): the last window of q steps
+                w_prev = self.w_before if done % cfg.update_every == 0 else self.w_prev
+                self.snapshots[epoch + 1] = (_to(w_prev, "cpu"), _to(_params(net), "cpu"))
+            if self.dist is not None:
+                self.probs.append((done, self.dist.probs().tolist()))
+
+    def state_dict(self) -> dict:
+        return {"dist": self.dist.state_dict() if self.dist is not None else None,
+                "opt": self.opt.state_dict() if self.opt is not None else None,
+                "w_prev": _to(self.w_prev, "cpu"), "w_before": _to(self.w_before, "cpu"), "updates": self.updates,
+                "probs": list(self.probs), "snapshots": dict(self.snapshots)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.dist is not None:
+            self.dist.load_state_dict(state["dist"])
+            self.opt.load_state_dict(state["opt"])
+        self.w_prev, self.w_before = _to(state["w_prev"], self.device), _to(state["w_before"], self.device)
+        self.updates, self.probs, self.snapshots = state["updates"], list(state["probs"]), dict(state["snapshots"])
 
 
 def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoader, val: DataLoader,
                    cfg: TrainConfig, gen: ArchitectureGenerator | None = None,
-                   ckpt: Checkpoint | None = None) -> TrainResult:
+                   ckpt: Checkpoint | None = None, *, device: str = "auto", stop_at: int | None = None,
+                   metrics: Path | None = None, ckpt_every: int | None = None,
+                   hooks: Sequence[engine.Hook] = ()) -> TrainResult:
     """Algorithm 1 (``mode`` shift / generator, with ``gen``, e.g. warmed by ``train_on_resource_loss``)
-    or uniform sampling; trains ``net`` and ``gen`` in place, resuming from ``ckpt`` every epoch."""
-    import time
+    or uniform sampling, on the training engine (:func:`repro.train.engine.run`).
 
-    torch.manual_seed(cfg.seed)
-    rng = random.Random(cfg.seed)
+    ``cfg.epochs * len(train)`` steps; ``net`` and ``gen`` are trained in place (and moved to
+    ``device``) with one AdamW over two parameter groups: the supernet at ``cfg.lr`` with
+    ``cfg.weight_decay`` (Table 3's ViT optimiser) and the generator at ``cfg.generator_lr`` with no
+    decay (AdamW without decay is Adam). ``B`` stays on the CPU; the validation batches of
+    Algorithm 2 cycle seeded passes over ``val.dataset`` (:func:`_val_batch`, seeded ``cfg.seed + 1``).
+    Resumable through ``ckpt`` (every ``ckpt_every`` steps, default once per epoch, and at the
+    stop): the train loader must give the same epochs in a rerun (a seeded shuffle, as
+    :func:`repro.train.basic.loader`). ``stop_at`` stops after that many steps (``--max-steps``);
+    ``metrics`` is the engine's JSON-lines log; ``hooks`` run after the run's own.
+    """
     if (gen is None) != (cfg.mode == "uniform"):
         raise ConfigError(f"mode {cfg.mode!r} {'takes no' if cfg.mode == 'uniform' else 'needs a'} generator")
-    dist = None
-    opt_w = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    opts: dict[str, torch.optim.Optimizer] = {"w": opt_w}
-    if cfg.mode != "uniform":
-        dist = SamplingDistribution(bins)
-        opts["g"] = torch.optim.Adam(gen.parameters(), lr=cfg.generator_lr)
-        opts["b"] = torch.optim.Adam(dist.parameters(), lr=cfg.distribution_lr, maximize=True)
-    result = TrainResult(cfg, {}, None)
-    state = ckpt.load() if ckpt else None
-    start, step, w_prev = 0, 0, _params(net)
-    w_before = w_prev
-    if state:
-        net.load_state_dict(state["net"])
-        for k, o in opts.items():
-            o.load_state_dict(state["opts"][k])
-        if gen is not None:
-            gen.load_state_dict(state["gen"])
-            dist.load_state_dict(state["dist"])
-        start, step, w_prev, result = state["epoch"], state["step"], state["w_prev"], state["result"]
-        w_before = state["w_before"]
-        rng.setstate(state["rng"])
-        torch.set_rng_state(state["torch_rng"])
-    if dist is not None and not result.probs:
-        result.probs.append((0, dist.probs().tolist()))
-    val_batches = _cycle(val)
-    begin = time.perf_counter() - result.seconds
-    for epoch in range(start, cfg.epochs):
-        net.train()
-        for x, y in tqdm(train, desc=f"{cfg.mode} supernet {epoch + 1}/{cfg.epochs}", leave=False):
-            if gen is None:
-                net.set_active_subnet(space.sample(rng))
-                loss = F.cross_entropy(net(x), y)
-            else:
-                with torch.no_grad():
-                    _, target = dist.sample(cfg.tau)
-                pol = row(gen(target[None], tau=cfg.tau))
-                loss = F.cross_entropy(net(x, net.masks(pol)), y) + cfg.lam * resource_loss(
-                    space.flops_from_policies(pol), target, bins.width)
-            for o in opts.values():
-                o.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_w.step()
-            if gen is not None:
-                opts["g"].step()
-            result.losses.append(loss.item())
-            step += 1
-            if step % cfg.update_every == 0:
-                if cfg.mode == "shift" and epoch >= cfg.warmup_epochs:
-                    xv, yv = next(val_batches)
-                    update_distribution(dist, opts["b"], _val_losses(net, gen, w_prev, xv, yv, cfg.tau), cfg.tau,
-                                        cfg.direction)
-                    result.probs.append((step, dist.probs().tolist()))
-                w_before, w_prev = w_prev, _params(net)
-        if epoch + 1 in cfg.snapshot_epochs:  # (w_{t-1}, w_t): the last window of q steps
-            result.snapshots[epoch + 1] = (w_before if step % cfg.update_every == 0 else w_prev, _params(net))
-        if dist is not None:
-            result.probs.append((step, dist.probs().tolist()))
-        result.seconds = time.perf_counter() - begin
-        if ckpt:
-            ckpt.save({"net": net.state_dict(), "opts": {k: o.state_dict() for k, o in opts.items()},
-                       "gen": gen.state_dict() if gen else None, "dist": dist.state_dict() if dist else None,
-                       "epoch": epoch + 1, "step": step, "w_prev": w_prev, "w_before": w_before, "result": result,
-                       "rng": rng.getstate(), "torch_rng": torch.get_rng_state()})
-    result.supernet_state = copy.deepcopy(net.state_dict())
-    result.generator_state = copy.deepcopy(gen.state_dict()) if gen else None
-    return result
+    if len(train) < 1 or len(val) < 1 or val.batch_size is None:
+        raise ConfigError(f"train and val need at least one batch and val a batch_size (a DataLoader built with "
+                          f"batch_size=...), got {len(train)} and {len(val)} batches, val.batch_size={val.batch_size}")
+    model = _Joint(net, gen).to(engine.resolve_device(device))
+    groups = [{"params": list(net.parameters()), "lr": cfg.lr, "weight_decay": cfg.weight_decay}]
+    if gen is not None:
+        groups.append({"params": list(gen.parameters()), "lr": cfg.generator_lr, "weight_decay": 0.0})
+    optimizer = torch.optim.AdamW(groups)
+    book = _Bookkeeping(model, space, bins, val, cfg, len(train))
+
+    def batches() -> Iterator:
+        for _ in range(cfg.epochs):
+            yield from train
+
+    def loss_fn(joint: _Joint, batch: Any) -> Tensor:
+        x, y = batch
+        if joint.generator is None:           # the subnet was activated in before_step
+            return F.cross_entropy(joint.supernet(x), y)
+        with torch.no_grad():
+            _, target = book.dist.sample(cfg.tau)
+        pol = row(joint.generator(target[None].to(x.device), tau=cfg.tau))
+        flops = space.flops_from_policies({k: v.float().cpu() for k, v in pol.items()})
+        return (F.cross_entropy(joint.supernet(x, joint.supernet.masks(pol)), y)
+                + cfg.lam * resource_loss(flops, target, bins.width).to(x.device))
+
+    run_cfg = engine.RunConfig(steps=cfg.epochs * len(train), device=device, seed=cfg.seed, stop_at=stop_at,
+                               ckpt_every=ckpt_every or len(train), desc=f"{cfg.mode} supernet")
+    res = engine.run(model, optimizer, batches, loss_fn, run_cfg, hooks=[book, *hooks], ckpt=ckpt, metrics=metrics)
+    return TrainResult(cfg, _to(net.state_dict(), "cpu"), _to(gen.state_dict(), "cpu") if gen is not None else None,
+                       probs=list(book.probs), losses=list(res.losses), snapshots=dict(book.snapshots),
+                       seconds=res.wall_clock_s)
 
 
 def _val_losses(net: nn.Module, gen: ArchitectureGenerator, w_prev: dict[str, Tensor], x: Tensor, y: Tensor,
                 tau: float) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
     """Algorithm 2's two losses on one validation batch, one subnet ``a = AG(b)`` for both weights."""
     def losses(target: Tensor) -> tuple[Tensor, Tensor]:
-        masks = net.masks(row(gen(target[None], tau=tau)))
+        masks = net.masks(row(gen(target[None].to(x.device), tau=tau)))
         prev = F.cross_entropy(functional_call(net, w_prev, (x, masks)), y)
         return prev, F.cross_entropy(net(x, masks), y)
     return losses
