@@ -1,4 +1,4 @@
-"""Command line: ``python -m repro {run-all,artifacts,report,data,cost} ...``."""
+"""Command line: ``python -m repro {run-all,artifacts,report,data,cost,train} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ import sys
 from repro.profiles import PROFILE_NAMES, ConfigError
 
 # Subcommands owned by a subpackage: ``python -m repro data ...`` calls ``repro.data.cli.main(argv)``.
-DELEGATED = {"data": "repro.data.cli", "cost": "repro.cost.cli"}
+DELEGATED = {"data": "repro.data.cli", "cost": "repro.cost.cli", "train": "repro.experiments.cli"}
 
 
 def _artifacts(args: argparse.Namespace) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return importlib.import_module(DELEGATED[argv[0]]).main(argv[1:]) or 0
 
     parser = argparse.ArgumentParser(prog="python -m repro", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run-all,artifacts,report,data,cost}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run-all,artifacts,report,data,cost,train}")
     run = sub.add_parser("run-all", help="execute the notebooks with papermill and write figures/")
     run.add_argument("--profile", default="default",
                      help=f"one of {', '.join(PROFILE_NAMES)} (default: default)")
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", help="artifact folder (default: figures/)")
     sub.add_parser("data", help="datasets: check, build-corpus (see `python -m repro data -h`)")
     sub.add_parser("cost", help="cost models (see `python -m repro cost -h`)")
+    sub.add_parser("train", help="one study's training, also under torchrun (see `python -m repro train --list`)")
     args = parser.parse_args(argv)
 
     from repro.data.errors import DataError

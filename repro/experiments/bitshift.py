@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Subset, TensorDataset
-from tqdm.auto import tqdm
+from torch.utils.data import Dataset, Subset, TensorDataset
 
 from repro import evidence, reported
 from repro.cache import Checkpoint, cached
@@ -57,14 +57,17 @@ def load_data(cfg: BitshiftConfig, data_cfg, seed: int = 0) -> tuple[TensorDatas
     from repro.data.cifar import load_cifar
 
     train, test = (load_cifar(cfg.dataset, split, data_cfg.cifar_root) for split in ("train", "test"))
-    return _subset(train, cfg.train_subset, seed), _subset(test, cfg.test_subset, seed)
+    return subset(train, cfg.train_subset, seed), subset(test, cfg.test_subset, seed)
 
 
-def _subset(ds: TensorDataset, n: int, seed: int) -> TensorDataset:
+def subset(ds: Dataset, n: int, seed: int) -> Dataset:
+    """A seeded random ``n`` of ``ds`` (0: all of it); a TensorDataset stays one."""
     if not n or n >= len(ds):
         return ds
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
-    return TensorDataset(*(t[idx] for t in ds.tensors))
+    if isinstance(ds, TensorDataset):
+        return TensorDataset(*(t[idx] for t in ds.tensors))
+    return Subset(ds, idx.tolist())
 
 
 def search_data(train: TensorDataset, test: TensorDataset) -> dots.SearchData:
@@ -73,9 +76,20 @@ def search_data(train: TensorDataset, test: TensorDataset) -> dots.SearchData:
     return dots.SearchData(Subset(train, range(half)), Subset(train, range(half, 2 * half)), test)
 
 
-def _shape(ds: TensorDataset) -> tuple[int, int]:
-    x, y = ds.tensors
-    return x.shape[1], int(y.max()) + 1
+def _shape(ds: Dataset) -> tuple[int, int]:
+    """(input channels, classes) of a TensorDataset or a (Subset of a) torchvision dataset."""
+    if isinstance(ds, TensorDataset):
+        x, y = ds.tensors
+        return x.shape[1], int(y.max()) + 1
+    base = ds.dataset if isinstance(ds, Subset) else ds
+    return ds[0][0].shape[0], len(base.classes)
+
+
+def genotype_from_dict(data: dict) -> Genotype:
+    """A :class:`Genotype` from its JSON form (``dataclasses.asdict``: lists of ``[op, input]``)."""
+    if isinstance(data, Genotype):
+        return data
+    return Genotype(**{kind: tuple((str(op), int(src)) for op, src in data[kind]) for kind in ("normal", "reduce")})
 
 
 # ---------------------------------------------------------------- searches
@@ -186,44 +200,41 @@ def build_network(spec: TrainSpec, cfg: BitshiftConfig, in_channels: int, num_cl
     return darts_nets.use_fixed_point(net) if cfg.fixed_point else net
 
 
-def train_network(spec: TrainSpec, cfg: BitshiftConfig, train: TensorDataset, test: TensorDataset,
-                  seed: int) -> TrainResult:
+def fit_network(spec: TrainSpec, cfg: BitshiftConfig, train: Dataset, test: Dataset, seed: int,
+                ckpt: Checkpoint | None = None, *, device: str = "auto", stop_at: int | None = None,
+                metrics: Path | None = None) -> TrainResult:
     """Train from scratch (Appendix B: RAdam, lr ``cfg.lr`` (paper 0.01) cosine to 0, weight decay 3e-4
-    with Eq. 15 on the shift parameters), evaluating on the test set after every epoch; cached, resumable."""
+    with Eq. 15 on the shift parameters) on the engine, the test accuracy after every epoch;
+    resumable through ``ckpt``, ``stop_at`` steps at most (``--max-steps``)."""
     from repro.cost.counting import count_params
 
     in_channels, classes = _shape(train)
+    torch.manual_seed(seed)
+    net = build_network(spec, cfg, in_channels, classes)
+    opt = dots.weight_optimizer(net, cfg.lr, 3e-4, l2r=True)
+    batches = loader(train, spec.batch_size, shuffle=True, seed=seed, drop_last=True)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: dots.lr_factor(s, cfg.eval_epochs * len(batches), None))
+    test_batches = loader(test, 256, shuffle=False)
+    tic = time.perf_counter()
+
+    def on_epoch_end(epoch: int, stats: dict) -> dict:
+        return {"lr": opt.param_groups[0]["lr"], "test_acc": evaluate(net, test_batches)["acc"]}
+
+    history = train_classifier(net, batches, cfg.eval_epochs, opt, scheduler=sched,
+                               extra_loss=dots.regulariser(net, 3e-4, l2r=True), device=device,
+                               desc=f"train {spec.name} [{spec.domain}]", on_epoch_end=on_epoch_end, seed=seed,
+                               ckpt=ckpt, stop_at=stop_at, metrics=metrics)
+    return TrainResult(spec, count_params(net), history, time.perf_counter() - tic)
+
+
+def train_network(spec: TrainSpec, cfg: BitshiftConfig, train: TensorDataset, test: TensorDataset,
+                  seed: int) -> TrainResult:
+    """:func:`fit_network`, cached."""
     key = {"spec": asdict(spec), "cfg": asdict(cfg), "n": [len(train), len(test)], "seed": seed,
            "checksum": float(train.tensors[0][:64].sum())}
 
     def compute(ckpt: Checkpoint) -> TrainResult:
-        torch.manual_seed(seed)
-        net = build_network(spec, cfg, in_channels, classes)
-        opt = dots.weight_optimizer(net, cfg.lr, 3e-4, l2r=True)
-        batches = loader(train, spec.batch_size, shuffle=True, seed=seed, drop_last=True)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: dots.lr_factor(s, cfg.eval_epochs * len(batches), None))
-        result = TrainResult(spec, count_params(net))
-        saved = ckpt.load()
-        if saved is not None:
-            net.load_state_dict(saved["net"])
-            opt.load_state_dict(saved["opt"])
-            sched.load_state_dict(saved["sched"])
-            result = saved["result"]
-        test_batches = loader(test, 256, shuffle=False)
-        extra = dots.regulariser(net, 3e-4, l2r=True)
-        for epoch in tqdm(range(len(result.history), cfg.eval_epochs), desc=f"train {spec.name} [{spec.domain}]"):
-            tic = time.perf_counter()
-            lr = opt.param_groups[0]["lr"]
-            batches = loader(train, spec.batch_size, shuffle=True, seed=seed + epoch, drop_last=True)
-            stats = train_classifier(net, batches, 1, opt, scheduler=sched, extra_loss=extra,
-                                     desc=f"{spec.name} epoch {epoch + 1}")[0]
-            result.seconds += time.perf_counter() - tic
-            result.history.append({**stats, "epoch": epoch + 1, "lr": lr,
-                                   "test_acc": evaluate(net, test_batches)["acc"]})
-            ckpt.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                       "result": result})
-        return result
+        return fit_network(spec, cfg, train, test, seed, ckpt)
 
     return cached("bs-train", key, compute, code=(darts_space, darts_nets, dots))
 

@@ -15,7 +15,8 @@
   (``seed=None`` leaves the RNG to the caller: for a run that is one piece of a longer loop);
 * **atomic checkpoints with exact resume** (:class:`repro.cache.Checkpoint`) every
   ``cfg.ckpt_every`` steps: model, optimiser, scaler, hooks' state, step and losses; with a batch
-  factory the consumed batches are skipped on resume;
+  factory the consumed batches are skipped on resume (a factory with a ``start`` parameter is asked
+  to begin there, so it need not produce them);
 * a **tqdm** progress bar on rank 0 and a **metrics log** (JSON lines: step, loss, lr, samples/s,
   elapsed seconds), cut back to the resumed step so it never holds steps twice.
 
@@ -25,6 +26,7 @@ distribution, a learning-rate schedule) plugs in through :class:`Hook` objects.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import time
 from dataclasses import dataclass
@@ -147,6 +149,17 @@ def _batch_size(batch: Any) -> int:
     return 1
 
 
+def _resumed(factory: Callable[..., Iterator[Any]], consumed: int) -> Iterator[Any]:
+    """The factory's stream after ``consumed`` batches: a factory taking ``start`` (e.g.
+    :class:`repro.data.token_batching.TokenBatchStream`) skips them without producing them."""
+    if consumed and "start" in inspect.signature(factory).parameters:
+        return factory(start=consumed)
+    it = factory()
+    for _ in range(consumed):
+        next(it)
+    return it
+
+
 class _StepLoss(nn.Module):
     """The whole step loss inside one ``forward``, so DDP sees every parameter it uses."""
 
@@ -212,10 +225,7 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
     if distributed.is_distributed():
         runner = nn.parallel.DistributedDataParallel(runner, find_unused_parameters=True)
     per_step = world * cfg.accumulate
-    it = iter(batches() if callable(batches) else batches)
-    if callable(batches):
-        for _ in range(start * per_step):
-            next(it)
+    it = iter(_resumed(batches, start * per_step) if callable(batches) else batches)
     log = _Metrics(metrics, start)
 
     def save(step: int, spent: float) -> None:

@@ -1,0 +1,390 @@
+"""The studies of ``python -m repro train STUDY``: each trains one model of one paper on the engine.
+
+A study reads its settings from a profile (``smoke``, ``default``, ``gpu``, ``paper``) and its data
+from the profile's scale: at ``paper`` scale the user's datasets (ImageNet through torchvision with
+DeiT's recipe, CIFAR through torchvision's readers, WMT'14 with token-count batching), otherwise
+the embedded ones (Fashion-MNIST, the gettext corpus). It writes into ``OUT/STUDY/``:
+``checkpoint.pt`` (atomic, the engine's exact resume), ``metrics.jsonl`` (one line per step),
+``arch.json`` (the subnet or cell a retraining trains) and ``result.json`` (steps done, losses,
+wall clock, the profile, the device, the number of processes). ``--max-steps N`` stops after ``N``
+steps of the profile's schedule with a valid checkpoint; ``--resume`` continues it. A study with a
+checkpoint in its folder is never restarted over it without ``--resume``.
+
+Under ``torchrun`` every process runs the study; the engine averages gradients (DDP), and the
+global batch stays the paper's: with ``gpus`` GPUs assumed by the paper and ``W`` processes each
+step accumulates ``gpus / W`` micro-batches.
+
+The notebooks call the same trainers (:func:`repro.train.one_shot.train_one_shot`,
+:func:`repro.search.probability_shift.train_supernet`, :func:`repro.search.dots.search`) through
+their cached experiment functions; a study adds the data of its scale and the run options.
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from repro.cache import Checkpoint
+from repro.profiles import ConfigError, Profile
+from repro.train import distributed
+
+
+class StudyError(RuntimeError):
+    """A study cannot start or continue as asked (the message names the fix)."""
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How ``python -m repro train`` runs a study (what it trains is the profile's)."""
+    out: Path
+    device: str = "auto"
+    max_steps: int | None = None
+    resume: bool = False
+    arch: Path | None = None   # a retraining's subnet / cell (JSON); default: the study's own choice
+
+    def __post_init__(self) -> None:
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"--max-steps must be >= 1, got {self.max_steps}")
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    description: str
+    run: Callable[[Profile, TrainOptions, Path], dict]
+
+
+STUDIES: dict[str, Study] = {}
+
+
+def study(name: str, description: str) -> Callable:
+    """Register a study function ``fn(profile, options, folder) -> dict`` under ``name``."""
+    def register(fn: Callable[[Profile, TrainOptions, Path], dict]) -> Callable:
+        if name in STUDIES:
+            raise ValueError(f"study {name!r} registered twice")
+        STUDIES[name] = Study(name, description, fn)
+        return fn
+    return register
+
+
+def accumulation(gpus: int) -> int:
+    """Micro-batches per process and step so that ``world x accumulate`` is the paper's ``gpus``."""
+    world = distributed.world_size()
+    if world >= gpus:
+        return 1
+    if gpus % world:
+        raise ConfigError(f"the profile's global batch assumes {gpus} GPUs; {world} processes do not divide "
+                          f"it: launch a divisor of {gpus} processes (torchrun --nproc_per_node)")
+    return gpus // world
+
+
+def _run(options: TrainOptions, folder: Path, gpus: int) -> dict[str, Any]:
+    """The engine's keywords of one study run."""
+    return {"ckpt": Checkpoint(folder / "checkpoint.pt"), "metrics": folder / "metrics.jsonl",
+            "device": options.device, "stop_at": options.max_steps, "accumulate": accumulation(gpus)}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    if distributed.is_main():
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        tmp.replace(path)
+
+
+def _read_arch(options: TrainOptions, folder: Path, default: Callable[[], Any], validate: Callable[[Any], Any]) -> Any:
+    """The architecture a retraining trains: ``--arch FILE``, else the one of an earlier run in
+    ``folder`` (a resumed run keeps it), else ``default()``; validated, written to ``arch.json``."""
+    path = options.arch or (folder / "arch.json" if (folder / "arch.json").exists() else None)
+    if path is not None:
+        try:
+            arch = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise StudyError(f"--arch {path}: cannot be read as JSON ({err}); give the file a study wrote "
+                             "(arch.json) or a search result") from err
+    else:
+        arch = default()
+    try:
+        arch = validate(arch)
+    except (KeyError, ValueError, TypeError) as err:
+        raise StudyError(f"--arch {path}: not an architecture of this space ({err})") from err
+    _write_json(folder / "arch.json", arch)
+    return arch
+
+
+def _summary(res: Any, **extra: Any) -> dict:
+    losses = list(res.losses)
+    return {"steps": res.steps, "final_loss": losses[-1] if losses else None,
+            "wall_clock_s": round(res.wall_clock_s, 2), **extra}
+
+
+# ---------------------------------------------------------------- ShiftAddNAS, CV
+
+def _cv_data(profile: Profile) -> tuple[Callable, Callable]:
+    """(batch factory, loss) of the CV studies: ImageNet with DeiT's recipe (Mixup / CutMix, label
+    smoothing 0.1) at paper scale, Fashion-MNIST with plain cross-entropy otherwise."""
+    from repro.experiments import shiftaddnas_cv as cv
+
+    s = profile.supernet
+    if s.scale != "paper":
+        train = cv.splits(cv.CVExperiment.from_profile(profile))[0]
+        return (lambda: cv.batches(train, s.batch_size, profile.seed)), cv._ce
+    from repro.data import vision
+    from repro.spaces.shiftaddnas_cv import dims_for
+
+    dims = dims_for(s.scale)
+    data = vision.imagenet_dataset("train", profile.data.imagenet_root, image_size=dims.input_size,
+                                   train_recipe="deit")
+    stream = vision.batch_stream(data, vision.LoaderConfig(batch_size=s.batch_size, workers=profile.data.workers,
+                                                           pin_memory=True, drop_last=True, seed=profile.seed))
+    mix = vision.mixup_fn(len(data.classes))
+
+    def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        x, y = mix(*batch)
+        return torch.sum(-y * F.log_softmax(model(x), dim=-1), dim=-1).mean()
+    return stream, loss
+
+
+@study("shiftaddnas-cv-supernet", "ShiftAddNAS CV supernet, one-shot with heterogeneous sharing "
+       "(Sec. 3.2; ImageNet at paper scale)")
+def cv_supernet(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+    from repro.experiments import shiftaddnas_cv as cv
+    from repro.supernets.shiftaddnas_cv import CVSupernet
+    from repro.train.one_shot import train_one_shot
+
+    exp = cv.CVExperiment.from_profile(profile)
+    torch.manual_seed(profile.seed)
+    net = CVSupernet(exp.space.dims, "heterogeneous")
+    batches, loss = _cv_data(profile)
+    res = train_one_shot(net, exp.space, batches, loss, steps=exp.steps, lr=exp.lr, warmup_steps=exp.warmup_steps,
+                         weight_decay=exp.weight_decay, seed=profile.seed, desc=f"CV supernet [{profile.name}]",
+                         ckpt_every=max(10, exp.steps // 100), **_run(options, folder, profile.supernet.gpus))
+    return _summary(res)
+
+
+@study("shiftaddnas-cv-retrain", "ShiftAddNAS CV: a searched subnet (--arch, else a seeded sample) "
+       "retrained from scratch (Sec. 4.1)")
+def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+    from repro.experiments import shiftaddnas_cv as cv
+    from repro.spaces.shiftaddnas_cv import PAPER_FIG8
+    from repro.supernets.shiftaddnas_cv import CVNet
+    from repro.train.one_shot import train_steps
+
+    exp = cv.CVExperiment.from_profile(profile)
+    space = exp.space
+
+    def validate(config: Any) -> Any:
+        space.validate(config)
+        return config
+    def default() -> Any:  # at paper scale the paper's searched subnet (Fig. 8), else a seeded sample
+        return PAPER_FIG8 if exp.scale == "paper" else space.sample(random.Random(profile.seed))
+    config = _read_arch(options, folder, default, validate)
+    torch.manual_seed(profile.seed)
+    net = CVNet(space.dims, config)
+    batches, loss = _cv_data(profile)
+    steps = exp.standalone_steps
+    res = train_steps(net, batches, loss, steps=steps, lr=exp.lr, warmup_steps=max(1, steps // 10),
+                      weight_decay=exp.weight_decay, seed=profile.seed, desc=f"CV retrain [{profile.name}]",
+                      ckpt_every=max(10, steps // 100), **_run(options, folder, profile.supernet.gpus))
+    return _summary(res)
+
+
+# ---------------------------------------------------------------- ShiftAddNAS, NLP
+
+def _nlp_data(profile: Profile, pair: str) -> tuple[Callable, int]:
+    """(batch factory, vocabulary size): WMT'14 with HAT's token-count batching (``batch_size``
+    tokens per GPU) at paper scale, the gettext corpus in sentence batches otherwise."""
+    from repro.experiments import shiftaddnas_nlp as nlp
+
+    cfg = profile.nlp
+    if cfg.scale != "paper":
+        data = nlp._data(profile, pair)
+        return nlp.batch_stream(data.train, cfg.batch_size, profile.seed), data.vocab_size
+    from repro.data import token_batching as tb
+    from repro.data import wmt
+    from repro.data.subwords import wmt14_subword_model
+
+    root = profile.data.wmt14_root
+    sp = wmt14_subword_model(pair, profile.data.spm_vocab_size, root)
+    text = tb.ParallelText.open(*wmt.find_files(pair, "train", root))
+    stream = tb.TokenBatchStream(text, sp, tb.TokenBatchConfig(max_tokens=cfg.batch_size,
+                                                               max_positions=cfg.max_tokens, seed=profile.seed))
+    return stream, sp.get_piece_size()
+
+
+def _nlp_supernet(pair: str) -> Callable:
+    def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+        from repro.experiments import shiftaddnas_nlp as nlp
+        from repro.supernets.shiftaddnas_nlp import ShiftAddNASTransformer
+        from repro.train.one_shot import train_one_shot
+
+        cfg, space = profile.nlp, nlp._space(profile)
+        batches, vocab = _nlp_data(profile, pair)
+        torch.manual_seed(profile.seed)
+        net = ShiftAddNASTransformer(space.dims, vocab, "heterogeneous", dropout=cfg.dropout)
+        res = train_one_shot(net, space, batches, nlp.translation_loss, steps=cfg.steps, lr=cfg.lr,
+                             warmup_steps=cfg.warmup_steps, seed=profile.seed, ckpt_every=max(10, cfg.steps // 100),
+                             desc=f"NLP supernet {pair} [{profile.name}]", **_run(options, folder, cfg.gpus))
+        return _summary(res, vocab_size=vocab)
+    return run
+
+
+def _nlp_retrain(pair: str) -> Callable:
+    def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+        from repro.experiments import shiftaddnas_nlp as nlp
+        from repro.supernets.shiftaddnas_nlp import standalone
+        from repro.train.one_shot import train_steps
+
+        cfg, space = profile.nlp, nlp._space(profile)
+
+        def validate(config: Any) -> Any:
+            space.validate(config)
+            return config
+        config = _read_arch(options, folder, space.transformer, validate)
+        batches, vocab = _nlp_data(profile, pair)
+        torch.manual_seed(profile.seed)
+        net = standalone(config, space.dims, vocab, dropout=cfg.dropout)
+        res = train_steps(net, batches, nlp.translation_loss, steps=cfg.retrain_steps, lr=cfg.lr,
+                          warmup_steps=cfg.warmup_steps, seed=profile.seed,
+                          ckpt_every=max(10, cfg.retrain_steps // 100), desc=f"NLP retrain {pair} [{profile.name}]",
+                          **_run(options, folder, cfg.gpus))
+        return _summary(res, vocab_size=vocab)
+    return run
+
+
+for _pair in ("en-de", "en-fr"):
+    study(f"shiftaddnas-nlp-{_pair}-supernet", f"ShiftAddNAS NLP supernet, {_pair} (Sec. 3.2, 4.1; "
+          "WMT'14 at paper scale, HAT's token batching)")(_nlp_supernet(_pair))
+    study(f"shiftaddnas-nlp-{_pair}-retrain", f"ShiftAddNAS NLP: a searched subnet (--arch, else the plain "
+          f"Transformer of the space) retrained from scratch, {_pair} (Sec. 4.1)")(_nlp_retrain(_pair))
+
+
+# ---------------------------------------------------------------- ShiftNAS, bit-shift (DOTS)
+
+def _bitshift_data(profile: Profile):
+    """(train, test): CIFAR through torchvision with the DARTS augmentation when ``bitshift.dataset``
+    is a CIFAR, Fashion-MNIST (pooled to ``image_size``) otherwise."""
+    from repro.experiments import bitshift
+
+    cfg = profile.bitshift
+    if cfg.dataset == "fashion_mnist":
+        return bitshift.load_data(cfg, profile.data, profile.seed)
+    from repro.data import vision
+
+    root = profile.data.cifar_root
+    train = vision.cifar_dataset(cfg.dataset, "train", root, augment=True)
+    test = vision.cifar_dataset(cfg.dataset, "test", root, augment=False)
+    return bitshift.subset(train, cfg.train_subset, profile.seed), bitshift.subset(test, cfg.test_subset, profile.seed)
+
+
+@study("bitshift-search", "ShiftNAS bit-shift cell search, DOTS's four stages (Sec. 4; CIFAR-10/100 at paper scale)")
+def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+    from repro.experiments import bitshift
+    from repro.search import dots
+
+    train, test = _bitshift_data(profile)
+    scfg = bitshift.search_config(profile.bitshift, train, profile.seed)
+    res = dots.search(scfg, bitshift.search_data(train, test), Checkpoint(folder / "checkpoint.pt"),
+                      device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
+    genotype = asdict(res.genotype)
+    _write_json(folder / "genotype.json", genotype)
+    return {"genotype": genotype, "epochs": len(res.history), "wall_clock_s": round(res.seconds, 2)}
+
+
+@study("bitshift-eval", "ShiftNAS bit-shift: the searched cell (--arch, else bitshift-search's genotype) "
+       "trained from scratch (Sec. 5.1)")
+def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+    from repro.experiments import bitshift
+
+    searched = folder.parent / "bitshift-search" / "genotype.json"
+
+    def default() -> Any:
+        if not searched.exists():
+            raise StudyError(f"no searched cell: run `python -m repro train bitshift-search` with the same --out "
+                             f"first (it writes {searched}), or pass --arch GENOTYPE.json")
+        return json.loads(searched.read_text())
+    genotype = _read_arch(options, folder, default, bitshift.genotype_from_dict)
+    train, test = _bitshift_data(profile)
+    spec = bitshift.TrainSpec("ShiftNAS", "shift", genotype, profile.bitshift.batch_size)
+    res = bitshift.fit_network(spec, profile.bitshift, train, test, profile.seed, Checkpoint(folder / "checkpoint.pt"),
+                               device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
+    return {"history": res.history, "wall_clock_s": round(res.seconds, 2)}
+
+
+# ---------------------------------------------------------------- ShiftNAS, probability shift
+
+def _probshift_data(profile: Profile, cfg):
+    """(train, val, test): ImageNet (DeiT's recipe; ``val_subset`` training images held out for B,
+    Sec. 4.1) for the paper's ViT spaces, Fashion-MNIST for the scaled ones."""
+    from repro.experiments import probability_shift as pse
+    from repro.spaces.autoformer import get_space
+
+    space = get_space(cfg.space)
+    if space.in_chans == 1:
+        return pse.datasets(cfg, profile.seed)
+    from torch.utils.data import Subset
+
+    from repro.data import vision
+
+    root = profile.data.imagenet_root
+    full = vision.imagenet_dataset("train", root, image_size=space.img_size, train_recipe="deit")
+    perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(profile.seed)).tolist()
+    n_val = min(cfg.val_subset, len(full) // 2)
+    return (Subset(full, perm[n_val:]), Subset(full, perm[:n_val]),
+            vision.imagenet_dataset("val", root, image_size=space.img_size))
+
+
+def _probshift_supernet(space: str | None) -> Callable:
+    def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+        from repro.experiments import probability_shift as pse
+        from repro.search import probability_shift as ps
+        from repro.supernets import vit
+
+        cfg = profile.probshift if space is None else replace(profile.probshift, space=space)
+        train, val, _ = _probshift_data(profile, cfg)
+        spc = pse.get_space(cfg.space)
+        bins = pse.bins_for(spc, cfg.bin_width)
+        gen = pse.warm_generator(spc, bins, cfg.generator_warm_steps, profile.seed, cfg.generator_warm_lr)
+        tcfg = pse.train_config(cfg, "shift", profile.seed)
+        torch.manual_seed(profile.seed)
+        net = vit.ViTSupernet(spc)
+        from repro.data import vision
+
+        loader = vision.LoaderConfig(batch_size=cfg.batch_size, workers=profile.data.workers, pin_memory=True,
+                                     drop_last=True, seed=profile.seed)
+        res = ps.train_supernet(net, spc, bins, train, val, tcfg, gen, Checkpoint(folder / "checkpoint.pt"),
+                                loader=loader, device=options.device, stop_at=options.max_steps,
+                                metrics=folder / "metrics.jsonl", accumulate=accumulation(cfg.gpus))
+        return {"steps": len(res.losses), "final_loss": res.losses[-1] if res.losses else None,
+                "probs": res.probs[-1][1] if res.probs else None, "wall_clock_s": round(res.seconds, 2)}
+    return run
+
+
+study("probshift-supernet", "ShiftNAS-PS supernet with probability shift and the generator (Alg. 1, 2) "
+      "in the profile's space")(_probshift_supernet(None))
+for _space in ("T", "S", "B"):
+    study(f"probshift-supernet-vit-{_space.lower()}", f"ShiftNAS-PS supernet in AutoFormer's ViT-{_space} space "
+          "(ImageNet)")(_probshift_supernet(_space))
+
+
+# ---------------------------------------------------------------- running one
+
+def run_study(name: str, profile: Profile, options: TrainOptions) -> dict:
+    """Run study ``name`` into ``options.out / name``; ``result.json`` records what was done."""
+    if name not in STUDIES:
+        raise StudyError(f"unknown study {name!r}; `python -m repro train --list` lists them")
+    folder = Path(options.out) / name
+    ckpt = folder / "checkpoint.pt"
+    if (ckpt.exists() or ckpt.with_name(ckpt.name + ".prev").exists()) and not options.resume:
+        raise StudyError(f"{ckpt} holds an earlier run of {name}: pass --resume to continue it, or --out to "
+                         "start a new run elsewhere (nothing was overwritten)")
+    folder.mkdir(parents=True, exist_ok=True)
+    result = STUDIES[name].run(profile, options, folder)
+    result = {"study": name, "profile": profile.name, "device": options.device, "max_steps": options.max_steps,
+              "world_size": distributed.world_size(), **result}
+    _write_json(folder / "result.json", result)
+    return result
