@@ -190,17 +190,23 @@ def warm_generator(space: ViTSpace, bins: ps.FlopsBins, steps: int, seed: int, l
     return gen
 
 
+def train_config(cfg: ProbShiftConfig, mode: str, seed: int, *, direction: str = "paper",
+                 q_factor: float = 1) -> ps.TrainConfig:
+    """The profile's Algorithm 1 settings for one run; shift runs snapshot every epoch (Table 4)."""
+    return ps.TrainConfig(mode=mode, direction=direction, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
+                          update_every=max(1, round(cfg.update_every * q_factor)), lr=cfg.lr,
+                          weight_decay=cfg.weight_decay, generator_lr=cfg.generator_lr,
+                          distribution_lr=cfg.distribution_lr,
+                          snapshot_epochs=tuple(range(1, cfg.epochs + 1)) if mode == "shift" else (), seed=seed)
+
+
 def train_run(cfg: ProbShiftConfig, mode: str, seed: int, *, direction: str = "paper", width_g: float | None = None,
               q_factor: float = 1) -> ps.TrainResult:
     """One supernet training (cached, resumable): ``mode`` uniform / generator / shift; shift runs keep a
     ``(w_{t-1}, w_t)`` snapshot at every epoch (Table 4)."""
     space = get_space(cfg.space)
     bins = bins_for(space, width_g or cfg.bin_width)
-    tcfg = ps.TrainConfig(mode=mode, direction=direction, epochs=cfg.epochs, warmup_epochs=cfg.warmup_epochs,
-                          update_every=max(1, round(cfg.update_every * q_factor)), lr=cfg.lr,
-                          weight_decay=cfg.weight_decay, generator_lr=cfg.generator_lr,
-                          distribution_lr=cfg.distribution_lr,
-                          snapshot_epochs=tuple(range(1, cfg.epochs + 1)) if mode == "shift" else (), seed=seed)
+    tcfg = train_config(cfg, mode, seed, direction=direction, q_factor=q_factor)
 
     def compute(ckpt: Checkpoint) -> ps.TrainResult:
         train, val, _ = datasets(cfg, seed)

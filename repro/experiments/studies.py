@@ -20,6 +20,7 @@ their cached experiment functions; a study adds the data of its scale and the ru
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import asdict, dataclass, replace
@@ -29,7 +30,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from repro.cache import Checkpoint
+from repro.cache import Checkpoint, cached
 from repro.profiles import ConfigError, Profile
 from repro.train import distributed
 
@@ -210,9 +211,14 @@ def _nlp_data(profile: Profile, pair: str) -> tuple[Callable, int]:
 
     root = profile.data.wmt14_root
     sp = wmt14_subword_model(pair, profile.data.spm_vocab_size, root)
-    text = tb.ParallelText.open(*wmt.find_files(pair, "train", root))
-    stream = tb.TokenBatchStream(text, sp, tb.TokenBatchConfig(max_tokens=cfg.batch_size,
-                                                               max_positions=cfg.max_tokens, seed=profile.seed))
+    files = wmt.find_files(pair, "train", root)
+    text = tb.ParallelText.open(*files)
+    key = {"files": [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files],
+           "spm": hashlib.sha256(sp.serialized_model_proto()).hexdigest(), "max_positions": cfg.max_tokens}
+    lens = cached("wmt14-token-lengths", key, lambda _: tuple(tb.token_lengths(side, sp, cfg.max_tokens)
+                                                             for side in (text.src, text.tgt)))
+    stream = tb.TokenBatchStream(text, sp, tb.TokenBatchConfig(max_tokens=cfg.batch_size, max_positions=cfg.max_tokens,
+                                                               seed=profile.seed), src_lens=lens[0], tgt_lens=lens[1])
     return stream, sp.get_piece_size()
 
 
@@ -338,6 +344,14 @@ def _probshift_data(profile: Profile, cfg):
             vision.imagenet_dataset("val", root, image_size=space.img_size))
 
 
+def _loader(data: Any, batch_size: int, profile: Profile, *, shuffle: bool) -> torch.utils.data.DataLoader:
+    """A seeded loader (the same epochs when rerun: exact resume) with the profile's worker processes."""
+    workers = profile.data.workers
+    return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=True,
+                                       generator=torch.Generator().manual_seed(profile.seed), num_workers=workers,
+                                       pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)
+
+
 def _probshift_supernet(space: str | None) -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
         from repro.experiments import probability_shift as pse
@@ -349,16 +363,13 @@ def _probshift_supernet(space: str | None) -> Callable:
         spc = pse.get_space(cfg.space)
         bins = pse.bins_for(spc, cfg.bin_width)
         gen = pse.warm_generator(spc, bins, cfg.generator_warm_steps, profile.seed, cfg.generator_warm_lr)
-        tcfg = pse.train_config(cfg, "shift", profile.seed)
+        tcfg = replace(pse.train_config(cfg, "shift", profile.seed), snapshot_epochs=())
         torch.manual_seed(profile.seed)
         net = vit.ViTSupernet(spc)
-        from repro.data import vision
-
-        loader = vision.LoaderConfig(batch_size=cfg.batch_size, workers=profile.data.workers, pin_memory=True,
-                                     drop_last=True, seed=profile.seed)
-        res = ps.train_supernet(net, spc, bins, train, val, tcfg, gen, Checkpoint(folder / "checkpoint.pt"),
-                                loader=loader, device=options.device, stop_at=options.max_steps,
-                                metrics=folder / "metrics.jsonl", accumulate=accumulation(cfg.gpus))
+        res = ps.train_supernet(net, spc, bins, _loader(train, cfg.batch_size, profile, shuffle=True),
+                                _loader(val, cfg.batch_size, profile, shuffle=False), tcfg, gen,
+                                Checkpoint(folder / "checkpoint.pt"), device=options.device, stop_at=options.max_steps,
+                                metrics=folder / "metrics.jsonl", ckpt_every=max(10, len(train) // cfg.batch_size // 10))
         return {"steps": len(res.losses), "final_loss": res.losses[-1] if res.losses else None,
                 "probs": res.probs[-1][1] if res.probs else None, "wall_clock_s": round(res.seconds, 2)}
     return run
