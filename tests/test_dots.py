@@ -1,11 +1,13 @@
 """The ShiftNAS search strategy (repro.search.dots) and the DARTS baseline against hand computations."""
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
 
+from repro.cache import Checkpoint
 from repro.ops.shift import ShiftConv2d
 from repro.search import darts, dots
 from repro.spaces.darts import PRIMITIVES, edges
@@ -163,30 +165,36 @@ def test_learning_rate_resets_at_the_reinitialisation():
     assert reset[-1] == pytest.approx(0.01 * 0.5 * (1 + math.cos(math.pi * (steps * 5 - 1) / (steps * 5))))
 
 
-def test_restored_state_follows_the_new_configs_schedule():
-    """The shared operation phase continues with or without the reset: the lr is re-derived on load."""
+def _tiny_data(half: int = 2):
+    """Halves of ``half`` 7x7 one-channel images and a test set of two."""
     from torch.utils.data import TensorDataset
 
     g = torch.Generator().manual_seed(0)
-    ds = lambda n: TensorDataset(torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g))  # noqa: E731
-    data = dots.SearchData(ds(8), ds(8), ds(8))
-    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=0, op_epochs=1, retrain_epochs=1,
-                            topo_epochs=1, batch_size=8)
-    state = dots.run_phases(cfg, data, dots.DotsArchitecture(0), until="operation search")
+    def ds(n: int) -> TensorDataset:
+        return TensorDataset(torch.randn(n, 1, 7, 7, generator=g), torch.randint(0, 10, (n,), generator=g))
+    return dots.SearchData(ds(half), ds(half), ds(2))
+
+
+def _tiny_cfg(**stages) -> dots.SearchConfig:
+    """C = 2, three cells (one normal, two reductions), batches of 2: with halves of 2 a bi-level epoch
+    is one step, a one-level epoch two."""
+    return dots.SearchConfig(c=2, layers=3, in_channels=1, batch_size=2, **stages)
+
+
+def _rows(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_restored_state_follows_the_new_configs_schedule(tmp_path):
+    """The shared operation stage continues with or without the reset: the lr is the step's, not the saved one."""
+    cfg = _tiny_cfg(warmup_epochs=0, op_epochs=1, retrain_epochs=1, topo_epochs=1)
+    state = dots.run_phases(cfg, _tiny_data(), dots.DotsArchitecture(0), until=dots.OPERATION, device="cpu")
+    assert state["stages"] == 2 and state["running"] is None  # weights only (no epochs) and operation search
     for lrr, lr in ((True, 0.01), (False, 0.01 * 0.5 * (1 + math.cos(math.pi / 3)))):
         c = dots.SearchConfig(**{**cfg.__dict__, "lrr": lrr})
-        arch = dots.DotsArchitecture(0)
-        net, w_opt, a_opt, sched = dots.setup_search(c, data, arch)
-        dots.restore_state(state, net, arch, w_opt, a_opt, sched)
-        assert w_opt.param_groups[0]["lr"] == pytest.approx(lr)
-
-
-def _tiny_data():
-    from torch.utils.data import TensorDataset
-
-    g = torch.Generator().manual_seed(0)
-    ds = lambda n: TensorDataset(torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g))  # noqa: E731
-    return dots.SearchData(ds(8), ds(8), ds(8))
+        log = tmp_path / f"lrr{lrr}.jsonl"
+        dots.run_phases(c, _tiny_data(), dots.DotsArchitecture(0), start=state, device="cpu", stop_at=2, metrics=log)
+        assert [r["lr"] for r in _rows(tmp_path / f"lrr{lrr}-retraining.jsonl")] == pytest.approx([lr])
 
 
 def test_phases_are_what_the_search_runs():
@@ -200,34 +208,39 @@ def test_phases_are_what_the_search_runs():
 
 
 def test_stages_run_in_order_and_update_only_their_parameters():
-    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=1, op_epochs=1, retrain_epochs=1,
-                            topo_epochs=2, batch_size=8)
+    cfg = _tiny_cfg(warmup_epochs=1, op_epochs=1, retrain_epochs=1, topo_epochs=2)
     arch = dots.DotsArchitecture(0)
     alpha0 = {k: v.detach().clone() for k, v in arch.alpha.items()}
-    state = dots.run_phases(cfg, _tiny_data(), arch, until="weights only")
+    state = dots.run_phases(cfg, _tiny_data(), arch, until="weights only", device="cpu")
     assert [h["phase"] for h in state["history"]] == ["weights only"]
     assert all(torch.equal(arch.alpha[k], alpha0[k]) for k in dots.KINDS)  # alpha waits in stage 1
-    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="operation search")
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="operation search", device="cpu")
     assert not all(torch.equal(arch.alpha[k], alpha0[k]) for k in dots.KINDS)
     beta0 = {k: v.detach().clone() for k, v in arch.beta.items()}
-    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="retraining")
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, until="retraining", device="cpu")
     assert all(torch.equal(arch.beta[k], beta0[k]) for k in arch.beta)  # no beta updates while retraining
     assert any(float(v.detach().abs().sum()) > 0 for v in arch.balance.values())
-    state = dots.run_phases(cfg, _tiny_data(), arch, start=state)
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, device="cpu")
     assert [h["phase"] for h in state["history"]] == ["weights only", "operation search", "retraining",
                                                      "topology search", "topology search"]
+    assert [h["epoch"] for h in state["history"]] == [1, 2, 3, 4, 5]
     assert not all(torch.equal(arch.beta[k], beta0[k]) for k in arch.beta)
     temps = [h["temperature"] for h in state["history"]]
     assert temps[:2] == [None, None] and temps[2:] == pytest.approx([10.0, 10.0, 0.02])  # annealed per epoch
+    # the lr of each epoch's first step (one schedule position per bi-level step): a cosine over the
+    # 5 epochs, restarted at 0.01 at the re-initialisation (epoch 3) and annealed over the last 3
+    cos = lambda e, n: 0.01 * 0.5 * (1 + math.cos(math.pi * e / n))  # noqa: E731
+    assert [h["lr"] for h in state["history"]] == pytest.approx([cos(0, 5), cos(1, 5), cos(0, 3), cos(1, 3), cos(2, 3)])
 
 
 def test_pruning_reinitialises_the_network_weights():
-    cfg = dots.SearchConfig(c=2, layers=3, in_channels=1, warmup_epochs=1, op_epochs=1, retrain_epochs=1,
-                            topo_epochs=0, batch_size=8)
+    cfg = _tiny_cfg(warmup_epochs=1, op_epochs=1, retrain_epochs=1, topo_epochs=0)
     arch = dots.DotsArchitecture(0)
-    state = dots.run_phases(cfg, _tiny_data(), arch, until="operation search")
-    net, w_opt, _, _ = dots.setup_search(cfg, _tiny_data(), arch)
+    state = dots.run_phases(cfg, _tiny_data(), arch, until="operation search", device="cpu")
+    assert not arch.topology
+    net = cfg.network()
     net.load_state_dict(state["net"])
+    w_opt = dots.weight_optimizer(net, cfg.lr, cfg.weight_decay, cfg.l2r)
     w_opt.load_state_dict(state["w_opt"])
     assert w_opt.state
     dots.reinitialise(net, w_opt, cfg)
@@ -236,6 +249,9 @@ def test_pruning_reinitialises_the_network_weights():
     assert all(torch.equal(v, fresh[k]) for k, v in net.state_dict().items())  # a fresh draw, not the trained w
     assert not all(torch.equal(v, state["net"][k]) for k, v in fresh.items() if v.is_floating_point())
     assert not w_opt.state
+    state = dots.run_phases(cfg, _tiny_data(), arch, start=state, device="cpu")
+    assert arch.topology and state["keep"] == arch.keep  # pruned (Eq. 11) before the retraining
+    assert all(len(ops) == 2 for k in dots.KINDS for ops in arch.keep[k])
 
 
 def test_optimiser_settings_are_dots_and_darts():
@@ -243,10 +259,90 @@ def test_optimiser_settings_are_dots_and_darts():
     arch = dots.DotsArchitecture(0)
     assert dots._arch_optimizer(arch, cfg).defaults["betas"] == (0.9, 0.999)  # DOTS
     assert darts.DARTS_BETAS == (0.5, 0.999)  # DARTS's own baseline
-    net = cfg.network()
-    for p in net.parameters():
-        p.grad = torch.full_like(p, 10.0)
-    opt = torch.optim.SGD(net.parameters(), lr=0.0)
-    dots._w_step(net, opt)
-    norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in net.parameters()))
-    assert float(norm) == pytest.approx(dots.GRAD_CLIP, rel=1e-4)  # clipped to 5 before the step
+    run = dots._run_config(dots.phases(cfg)[1], 10, 5, torch.device("cpu"), None, 0)
+    assert run.grad_clip == dots.GRAD_CLIP == 5.0 and run.ckpt_every == 5  # the engine clips w; one save per epoch
+
+
+# ---------------------------------------------------------------- exact resume on the engine
+
+KILL_CFG = dict(warmup_epochs=1, op_epochs=1, retrain_epochs=1, topo_epochs=2)  # 1 + 1 + 2 + 4 steps
+
+
+def _outcome(state: dict, arch) -> tuple:
+    return state["net"], {k: v.detach().clone() for k, v in arch.state_dict().items()}, state["history"]
+
+
+def _assert_same(a: tuple, b: tuple) -> None:
+    (net_a, arch_a, hist_a), (net_b, arch_b, hist_b) = a, b
+    assert net_a.keys() == net_b.keys() and all(torch.equal(net_a[k], net_b[k]) for k in net_a)  # w, BN statistics
+    # alpha, balance, beta
+    assert arch_a.keys() == arch_b.keys() and all(torch.equal(arch_a[k], arch_b[k]) for k in arch_a)
+    assert hist_a == hist_b  # epochs, lr, temperature, test accuracy, alpha moved
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    arch = dots.DotsArchitecture(0)
+    state = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), arch, device="cpu")
+    return _outcome(state, arch), arch.genotype()
+
+
+def test_a_search_killed_in_every_kind_of_stage_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch,
+                                                                                 uninterrupted):
+    kills = {(dots.OPERATION, 0), (dots.RETRAIN, 0), (dots.TOPOLOGY, 3)}
+    original = dots._StageHook.after_step
+
+    def after_step(self, step, loss):
+        original(self, step, loss)
+        if (self.phase.name, step) in kills:
+            kills.discard((self.phase.name, step))
+            raise KeyboardInterrupt(f"killed at {self.phase.name} step {step}")
+
+    monkeypatch.setattr(dots._StageHook, "after_step", after_step)
+    ckpt, killed = Checkpoint(tmp_path / "search.ckpt"), 0
+    while True:
+        arch = dots.DotsArchitecture(0)  # a fresh process: nothing but the checkpoint survives
+        try:
+            state = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), arch, ckpt=ckpt, device="cpu")
+            break
+        except KeyboardInterrupt:
+            killed += 1
+    # each from the last checkpoint: the stage boundary (bi-level; one-level, the pruning redone) or mid-stage
+    assert killed == 3 and not kills
+    assert state["stages"] == 4 and state["running"] is None and ckpt.load()["running"]["step"] == 4
+    _assert_same(_outcome(state, arch), uninterrupted[0])
+    assert arch.genotype() == uninterrupted[1]
+
+
+def test_stop_at_counts_steps_over_all_stages_and_a_rerun_continues_exactly(tmp_path, uninterrupted):
+    ckpt, log = Checkpoint(tmp_path / "search.ckpt"), tmp_path / "m.jsonl"
+    arch = dots.DotsArchitecture(0)
+    state = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), arch, ckpt=ckpt, device="cpu", stop_at=3,
+                            metrics=log)  # weights only, operation search and one retraining step
+    assert state["stages"] == 2 and state["running"]["step"] == 1 and arch.topology
+    assert [h["phase"] for h in state["history"]] == [dots.WARMUP, dots.OPERATION]
+    assert [r["step"] for r in _rows(tmp_path / "m-weights-only.jsonl")] == [0]
+    assert [r["step"] for r in _rows(tmp_path / "m-operation-search.jsonl")] == [0]
+    assert [r["step"] for r in _rows(tmp_path / "m-retraining.jsonl")] == [0]
+    assert not (tmp_path / "m-topology-search.jsonl").exists()
+    arch = dots.DotsArchitecture(0)
+    state = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), arch, ckpt=ckpt, device="cpu", metrics=log)
+    _assert_same(_outcome(state, arch), uninterrupted[0])
+    assert [r["step"] for r in _rows(tmp_path / "m-retraining.jsonl")] == [0, 1]  # continued, no step twice
+    assert [r["step"] for r in _rows(tmp_path / "m-topology-search.jsonl")] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="stop_at"):
+        dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), dots.DotsArchitecture(0), stop_at=0)
+
+
+def test_darts_search_is_one_engine_run_resumed_exactly_mid_epoch(tmp_path):
+    """DARTS: one bi-level stage; stopped after the first batch of its epoch, the rerun takes the
+    second validation batch of that epoch's shuffle (halves of 4: two steps per epoch)."""
+    cfg, data = _tiny_cfg(warmup_epochs=0, op_epochs=1, retrain_epochs=0, topo_epochs=0), _tiny_data(half=4)
+    whole = darts.search(cfg, data, device="cpu")
+    ckpt = Checkpoint(tmp_path / "darts.ckpt")
+    stopped = darts.search(cfg, data, ckpt, device="cpu", stop_at=1)
+    assert stopped.history == [] and ckpt.load()["running"]["step"] == 1
+    resumed = darts.search(cfg, data, ckpt, device="cpu")
+    assert resumed.genotype == whole.genotype and resumed.history == whole.history
+    assert [(h["phase"], h["temperature"]) for h in whole.history] == [(darts.BILEVEL, None)]
+    assert whole.history[0]["alpha_moved"] > 0  # alpha learns from the first step

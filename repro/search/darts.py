@@ -6,12 +6,14 @@ DARTS: per node the two input edges with the largest non-zero operation weight, 
 operation other than ``none``. The bit-shift paper's claim (Sec. 5.4, Fig. 3a) is that this strategy
 collapses to skip connections in the bit-shift domain. Its own optimiser settings: Adam betas
 (0.5, 0.999) for ``alpha`` (DARTS), the weights' gradient norm clipped at 5; the search lasts as long
-as the whole ShiftNAS schedule (all four stages).
+as the whole ShiftNAS schedule (all four stages). It runs as one stage of
+:func:`repro.search.dots.run_stages` (one engine run; checkpoint, ``device``, ``stop_at`` and
+``metrics`` as there).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -19,12 +21,11 @@ from torch import nn
 
 from repro.cache import Checkpoint
 from repro.spaces.darts import PRIMITIVES, STEPS, Genotype, edges
-from repro.search.dots import (KINDS, SearchConfig, SearchData, SearchResult, alpha_moved, bilevel_epoch, init_alpha,
-                               restore_state, search_accuracy, search_state, setup_search)
-from repro.train.basic import loader
+from repro.search.dots import KINDS, Phase, SearchConfig, SearchData, SearchResult, init_alpha, run_stages
 
 NONE = PRIMITIVES.index("none")
 DARTS_BETAS = (0.5, 0.999)  # DARTS's Adam betas for alpha
+BILEVEL = "bi-level"        # the name of DARTS's one stage
 
 
 class DartsArchitecture(nn.Module):
@@ -38,6 +39,10 @@ class DartsArchitecture(nn.Module):
 
     def weights(self, temp: float | None = None) -> dict[str, tuple[torch.Tensor, None]]:
         return {k: (F.softmax(self.alpha[k], dim=-1), None) for k in KINDS}
+
+    def stage_parameters(self, stage: str) -> list[nn.Parameter]:
+        """Every stage learns all of ``alpha``."""
+        return list(self.parameters())
 
     @torch.no_grad()
     def genotype(self) -> Genotype:
@@ -56,28 +61,19 @@ class DartsArchitecture(nn.Module):
         return Genotype(normal=cells["normal"], reduce=cells["reduce"])
 
 
-def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) -> SearchResult:
-    """DARTS for ``cfg.epochs`` (operation + topology epochs of the ShiftNAS budget), one cosine
-    learning-rate schedule; checkpointed every epoch and resumed from ``ckpt``."""
+def phases(cfg: SearchConfig) -> tuple[Phase, ...]:
+    """DARTS's one stage: bi-level for the whole ShiftNAS budget (``cfg.epochs``)."""
+    return (Phase(BILEVEL, cfg.epochs, "bi-level", "w (RAdam), alpha (Adam)", "w: train half; alpha: validation half",
+                  "top-2 input edges per node, best op other than none"),)
+
+
+def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None, *, device: str = "auto",
+           stop_at: int | None = None, metrics: Path | None = None) -> SearchResult:
+    """DARTS for ``cfg.epochs`` (all four ShiftNAS stages' epochs), one cosine learning-rate schedule:
+    one engine run (:func:`repro.search.dots.run_stages`), checkpointed every epoch and resumed from ``ckpt``."""
     cfg = replace(cfg, lrr=False)
     arch = DartsArchitecture(cfg.seed)
-    net, w_opt, _, sched = setup_search(cfg, data, arch)
     a_opt = torch.optim.Adam(arch.parameters(), lr=cfg.arch_lr, betas=DARTS_BETAS, weight_decay=cfg.arch_weight_decay)
-    saved = ckpt.load() if ckpt else None
-    history, seconds, first = [], 0.0, 0
-    if saved is not None:
-        restore_state(saved, net, arch, w_opt, a_opt, sched)
-        history, seconds, first = list(saved["history"]), saved["seconds"], saved["epoch"]
-    test = loader(data.test, 256, shuffle=False)
-    alpha0 = init_alpha(torch.Generator().manual_seed(cfg.seed))
-    for epoch in range(first, cfg.epochs):
-        tic = time.perf_counter()
-        lr = w_opt.param_groups[0]["lr"]
-        bilevel_epoch(net, arch, data, cfg, epoch, w_opt, a_opt, sched, f"DARTS search {epoch + 1}/{cfg.epochs}",
-                      list(arch.parameters()))
-        seconds += time.perf_counter() - tic
-        history.append({"epoch": epoch + 1, "phase": "bi-level", "lr": lr, "temperature": None,
-                        "test_acc": search_accuracy(net, arch, test, None), "alpha_moved": alpha_moved(arch, alpha0)})
-        if ckpt is not None:
-            ckpt.save(search_state(net, arch, w_opt, a_opt, sched, epoch + 1, history, seconds))
-    return SearchResult(arch.genotype(), history, seconds)
+    state = run_stages(cfg, data, arch, a_opt, phases(cfg), ckpt=ckpt, device=device, stop_at=stop_at,
+                       metrics=metrics)
+    return SearchResult(arch.genotype(), state["history"], state["seconds"])

@@ -32,13 +32,25 @@ Without the reset the last two stages continue the cosine of the whole search (o
 all epochs); with it the same curve restarts at the initial rate at the re-initialisation and
 anneals to 0 at the end. The first two stages are therefore identical in both arms.
 
+On the library's training engine (:mod:`repro.train.engine`), each stage is one ``engine.run``
+over its steps (:func:`run_stages`): the engine takes the weights' RAdam step (loss: cross-entropy plus
+Eq. 15, gradient norm clipped at 5, fp32) and one hook per stage does the rest: the learning rate of
+the step, the temperature of its epoch (``epoch = step // steps_per_epoch``), the architecture step
+(bi-level: before the weights' step, on the validation batch of the step, a pure function of the
+step; one-level: after it, on the same batch's gradients) and, per epoch, the test accuracy. The
+search has one checkpoint (the caller's ``ckpt``): the number of stages done, the architecture
+side (alpha, balance, beta, their optimiser, the kept ops, the history) and the engine's state of the
+running stage (weights, their optimiser, step), rewritten every epoch and at each stage's end, so a
+run killed anywhere resumes exactly. ``stop_at`` counts steps over all stages (``--max-steps``); ``metrics``
+names the engine's JSON-lines log, one file per stage (``<stem>-<stage><suffix>``).
+
 Remaining deviations from the paper / DOTS:
 
 * the balance weight's temperature is a fixed ``balance_t`` (1.0), not annealed: neither paper
   states its schedule;
 * during the retraining stage the balance weight learns one-level with ``w`` (DOTS's text does not
   say whether it is frozen there);
-* the learning-rate scheduler counts one step per operation-search batch; a one-level epoch (twice
+* the learning-rate schedule counts one position per operation-search batch; a one-level epoch (twice
   the batches) advances it by the same amount, so the curve over epochs is the one of :func:`lr_curve`;
 * the lengths of the stages are the profile's (smoke / default: a few epochs, not 70);
 * the shift weights themselves (:mod:`repro.ops.shift`: the range of ``P``, the gradient of ``S``,
@@ -49,17 +61,19 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from itertools import islice
+from pathlib import Path
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import ConcatDataset, Dataset
-from tqdm.auto import tqdm
 
 from repro.cache import Checkpoint
 from repro.spaces.darts import CONV_GROUP, PRIMITIVES, STEPS, TOPOLOGY_GROUP, Genotype, check_domain, edges, node_pairs
 from repro.supernets.darts import SearchNetwork, use_fixed_point
+from repro.train import distributed, engine
 from repro.train.basic import evaluate, loader
 
 KINDS = ("normal", "reduce")
@@ -171,25 +185,18 @@ def lr_factor(step: int, total: int, reset_at: int | None) -> float:
     return _cosine((step - reset_at) / max(total - reset_at, 1))
 
 
-def lr_scheduler(optimizer: torch.optim.Optimizer, cfg: SearchConfig,
-                 steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """The per-step scheduler of the network weights' learning rate, reset or not by ``cfg.lrr``
-    at the re-initialisation (the first retraining step)."""
+def lr_at(cfg: SearchConfig, step: int, steps_per_epoch: int) -> float:
+    """The learning rate of the network weights at schedule position ``step`` (``steps_per_epoch``
+    positions per epoch): :func:`lr_factor` of ``cfg.lr``, reset or not by ``cfg.lrr`` at the
+    re-initialisation (the first retraining epoch)."""
     total = cfg.epochs * steps_per_epoch
     reset_at = cfg.reset_epoch * steps_per_epoch if cfg.lrr and cfg.retrain_epochs + cfg.topo_epochs else None
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, reset_at))
+    return cfg.lr * lr_factor(step, total, reset_at)
 
 
 def lr_curve(cfg: SearchConfig, steps_per_epoch: int) -> list[float]:
-    """The learning rate of every step, read from the scheduler itself (bs-fig2)."""
-    opt = torch.optim.RAdam([nn.Parameter(torch.zeros(1))], lr=cfg.lr)
-    sched = lr_scheduler(opt, cfg, steps_per_epoch)
-    curve = []
-    for _ in range(cfg.epochs * steps_per_epoch):
-        curve.append(sched.get_last_lr()[0])
-        opt.step()
-        sched.step()
-    return curve
+    """The learning rate of every schedule position, from the function the search's steps use (bs-fig2)."""
+    return [lr_at(cfg, s, steps_per_epoch) for s in range(cfg.epochs * steps_per_epoch)]
 
 
 # ---------------------------------------------------------------- regularisation
@@ -262,7 +269,7 @@ class DotsArchitecture(nn.Module):
             w[:, CONV_IDX] = F.softmax(alpha[:, CONV_IDX], dim=-1)
             w[:, TOPO_IDX] = F.softmax(alpha[:, TOPO_IDX], dim=-1)
             return w
-        kept = torch.tensor(self.keep[kind])
+        kept = torch.tensor(self.keep[kind], device=alpha.device)
         return w.scatter(1, kept, F.softmax(self.balance[kind] / self.balance_t, dim=-1))
 
     def edge_weights(self, kind: str, temp: float) -> torch.Tensor:
@@ -317,13 +324,16 @@ def edge_importance(beta: torch.Tensor, node: int, temp: float) -> torch.Tensor:
     pairs = node_pairs(node)
     if beta.shape != (len(pairs),):
         raise ValueError(f"node {node} has {len(pairs)} input pairs, got beta of shape {tuple(beta.shape)}")
-    incidence = torch.zeros(len(pairs), node, dtype=beta.dtype)
+    incidence = torch.zeros(len(pairs), node, dtype=beta.dtype, device=beta.device)
     for c, pair in enumerate(pairs):
         incidence[c, list(pair)] = 1.0 / len(pair)
     return F.softmax(beta / temp, dim=-1) @ incidence
 
 
-# ---------------------------------------------------------------- the search loop
+# ---------------------------------------------------------------- the search on the engine
+
+ONE_LEVEL = (RETRAIN, TOPOLOGY)  # the stages on the whole training set, w and the architecture together
+
 
 @dataclass
 class SearchData:
@@ -344,12 +354,6 @@ def _arch_optimizer(arch: nn.Module, cfg: SearchConfig) -> torch.optim.Adam:
     return torch.optim.Adam(arch.parameters(), lr=cfg.arch_lr, betas=ARCH_BETAS, weight_decay=cfg.arch_weight_decay)
 
 
-def _loss(net: SearchNetwork, weights: dict, x: torch.Tensor, y: torch.Tensor,
-          extra: Callable[[], torch.Tensor] | None) -> torch.Tensor:
-    loss = F.cross_entropy(net(x, weights), y)
-    return loss if extra is None else loss + extra()
-
-
 def _arch_step(arch: nn.Module, a_opt: torch.optim.Optimizer, learns: list[nn.Parameter]) -> None:
     """Step only the architecture weights of the current stage (the others' gradients are dropped)."""
     ids = {id(p) for p in learns}
@@ -359,63 +363,21 @@ def _arch_step(arch: nn.Module, a_opt: torch.optim.Optimizer, learns: list[nn.Pa
     a_opt.step()
 
 
-def _w_step(net: nn.Module, w_opt: torch.optim.Optimizer) -> None:
-    nn.utils.clip_grad_norm_(net.parameters(), GRAD_CLIP)
-    w_opt.step()
-
-
-def bilevel_epoch(net: SearchNetwork, arch: nn.Module, data: SearchData, cfg: SearchConfig, epoch: int,
-                  w_opt: torch.optim.Optimizer, a_opt: torch.optim.Optimizer, sched, desc: str,
-                  learns: list[nn.Parameter]) -> None:
-    """One epoch on the two halves (Eq. 5, first order): per step an architecture step on a
-    validation batch (skipped when ``learns`` is empty: weights only), then a ``w`` step on a training batch."""
-    extra = regulariser(net, cfg.weight_decay, cfg.l2r)
-    train = loader(data.train, cfg.batch_size, shuffle=True, seed=cfg.seed + epoch, drop_last=True)
-    val = loader(data.val, cfg.batch_size, shuffle=True, seed=cfg.seed + 10_000 + epoch, drop_last=True)
-    for (xt, yt), (xv, yv) in tqdm(zip(train, val), total=min(len(train), len(val)), desc=desc, leave=False):
-        if learns:
-            a_opt.zero_grad(set_to_none=True)
-            F.cross_entropy(net(xv, arch.weights()), yv).backward()
-            _arch_step(arch, a_opt, learns)
-        w_opt.zero_grad(set_to_none=True)
-        _loss(net, arch.weights(), xt, yt, extra).backward()
-        _w_step(net, w_opt)
-        sched.step()
-
-
-def one_level_epoch(net: SearchNetwork, arch: DotsArchitecture, whole: Dataset, cfg: SearchConfig, epoch: int,
-                    w_opt, a_opt, sched, unit: int, desc: str, temp: float, learns: list[nn.Parameter]) -> None:
-    """One epoch on the whole training set: ``w`` and ``learns`` together, edge temperature ``temp``."""
-    extra = regulariser(net, cfg.weight_decay, cfg.l2r)
-    batches = loader(whole, cfg.batch_size, shuffle=True, seed=cfg.seed + epoch, drop_last=True)
-    per_epoch = len(batches)
-    for b, (x, y) in enumerate(tqdm(batches, desc=desc, leave=False)):
-        w_opt.zero_grad(set_to_none=True)
-        a_opt.zero_grad(set_to_none=True)
-        _loss(net, arch.weights(temp), x, y, extra).backward()
-        _w_step(net, w_opt)
-        _arch_step(arch, a_opt, learns)
-        # advance the scheduler by ``unit`` steps per epoch, spread over the batches
-        for _ in range((b + 1) * unit // per_epoch - b * unit // per_epoch):
-            sched.step()
-
-
 def steps_per_epoch(data: SearchData, cfg: SearchConfig, phase: str) -> int:
-    """Batches per epoch: the bi-level stages walk both halves in parallel, the one-level ones the union."""
-    if phase in (WARMUP, OPERATION):
-        return min(len(data.train), len(data.val)) // cfg.batch_size
-    return (len(data.train) + len(data.val)) // cfg.batch_size
+    """Batches per epoch: the one-level stages walk the union of the halves, the others both halves in parallel."""
+    if phase in ONE_LEVEL:
+        return (len(data.train) + len(data.val)) // cfg.batch_size
+    return min(len(data.train), len(data.val)) // cfg.batch_size
 
 
-def stage_temperature(cfg: SearchConfig, epoch: int) -> float | None:
-    """The edge temperature of ``epoch``: none before pruning, ``T0`` while retraining (beta fixed),
-    then annealed per topology epoch from ``t0`` to ``t_end`` (Eq. 12)."""
-    first_topo = cfg.reset_epoch + cfg.retrain_epochs
-    if epoch < cfg.reset_epoch:
-        return None
-    if epoch < first_topo:
+def stage_temperature(cfg: SearchConfig, phase: str, epoch: int) -> float | None:
+    """The edge temperature of ``epoch`` (of the whole search) in stage ``phase``: none before pruning,
+    ``T0`` while retraining (beta fixed), annealed per topology epoch from ``t0`` to ``t_end`` (Eq. 12)."""
+    if phase == RETRAIN:
         return cfg.t0
-    return temperature(epoch - first_topo, cfg.topo_epochs, cfg.t0, cfg.t_end)
+    if phase == TOPOLOGY:
+        return temperature(epoch - cfg.reset_epoch - cfg.retrain_epochs, cfg.topo_epochs, cfg.t0, cfg.t_end)
+    return None
 
 
 def reinitialise(net: SearchNetwork, w_opt: torch.optim.Optimizer, cfg: SearchConfig) -> None:
@@ -425,78 +387,227 @@ def reinitialise(net: SearchNetwork, w_opt: torch.optim.Optimizer, cfg: SearchCo
     w_opt.state.clear()
 
 
-def search_state(net, arch, w_opt, a_opt, sched, epoch, history, seconds) -> dict:
-    return {"net": net.state_dict(), "arch": arch.state_dict(), "keep": arch.keep, "topology": arch.topology,
-            "w_opt": w_opt.state_dict(), "a_opt": a_opt.state_dict(), "sched": sched.state_dict(),
-            "epoch": epoch, "history": list(history), "seconds": seconds}
+def _run_config(phase: Phase, steps: int, per_epoch: int, device: torch.device, stop_at: int | None,
+                seed: int) -> engine.RunConfig:
+    """One stage's engine run: the weights' gradient norm clipped at 5 (DARTS, DOTS), a checkpoint
+    per epoch, fp32 (the 16.16 fixed-point inputs of Sec. 5 need more than bf16's 8-bit mantissa)."""
+    return engine.RunConfig(steps=steps, device=str(device), precision="fp32", grad_clip=GRAD_CLIP,
+                            ckpt_every=per_epoch, seed=seed, desc=phase.name, stop_at=stop_at)
 
 
-def restore_state(state: dict, net, arch, w_opt, a_opt, sched) -> None:
-    net.load_state_dict(state["net"])
-    arch.load_state_dict(state["arch"])
-    arch.keep, arch.topology = state["keep"], state["topology"]
-    net.restrict(arch.keep)
-    w_opt.load_state_dict(state["w_opt"])
-    a_opt.load_state_dict(state["a_opt"])
-    sched.load_state_dict(state["sched"])
-    for group, lam, base in zip(w_opt.param_groups, sched.lr_lambdas, sched.base_lrs):
-        group["lr"] = base * lam(sched.last_epoch)  # this config's schedule (the reset may differ)
+@dataclass
+class _Search:
+    """The objects one search's stages share, and what a stage boundary or a checkpoint holds."""
+    cfg: SearchConfig
+    data: SearchData
+    arch: nn.Module
+    a_opt: torch.optim.Optimizer
+    net: SearchNetwork
+    w_opt: torch.optim.Optimizer
+    device: torch.device
+    alpha0: nn.ParameterDict
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def record(self) -> dict:
+        """The architecture side: its weights, optimiser and kept ops; the history and the search time."""
+        return {"arch": self.arch.state_dict(), "keep": {k: [list(e) for e in v] for k, v in self.arch.keep.items()},
+                "topology": self.arch.topology, "a_opt": self.a_opt.state_dict(), "history": list(self.history),
+                "seconds": self.seconds}
+
+    def load_record(self, state: dict) -> None:
+        self.arch.load_state_dict(state["arch"])
+        self.arch.keep = {k: [list(e) for e in v] for k, v in state["keep"].items()}
+        self.arch.topology = state["topology"]
+        self.net.restrict(self.arch.keep)
+        self.a_opt.load_state_dict(state["a_opt"])
+        self.history, self.seconds = list(state["history"]), state["seconds"]
+
+    def state(self, stages: int, running: dict | None) -> dict:
+        """``stages`` stages done, the record, and either ``running``, the engine's state of stage
+        ``stages`` (it holds the weights and their optimiser), or, between stages, those two."""
+        if running is not None:
+            return {"stages": stages, **self.record(), "running": running}
+        return {"stages": stages, **self.record(), "running": None, "net": self.net.state_dict(),
+                "w_opt": self.w_opt.state_dict()}
+
+    def restore(self, state: dict) -> None:
+        self.load_record(state)
+        if state["running"] is None:
+            self.net.load_state_dict(state["net"])
+            self.w_opt.load_state_dict(state["w_opt"])
 
 
-def setup_search(cfg: SearchConfig, data: SearchData, arch: nn.Module):
+class _StageCheckpoint:
+    """What :func:`repro.train.engine.run` asks of a checkpoint, for stage ``index``: its saves go into
+    the search's one checkpoint (``outer``, or memory only) with the record of the search."""
+
+    def __init__(self, search: _Search, index: int, outer: Checkpoint | None, running: dict | None):
+        self.search, self.index, self.outer, self.running = search, index, outer, running
+
+    def load(self) -> dict | None:
+        return self.running
+
+    def save(self, state: dict) -> None:
+        self.running = state
+        if self.outer is not None:
+            self.outer.save(self.search.state(self.index, state))
+
+
+class _StageHook(engine.Hook):
+    """One stage's strategy on the engine (module docstring).
+
+    ``before_step``: the edge temperature of the step's epoch; in a bi-level stage that learns, the
+    architecture step on the validation batch of the step (Eq. 5, first order: the current ``w``);
+    ``lr``: the weights' rate at the step's schedule position; ``after_step``: in a one-level stage the
+    architecture step on the gradients of the weights' own batch, then at an epoch's end the test
+    accuracy and a history row. Its state is :meth:`_Search.record`, so a resumed stage is exact.
+    """
+
+    def __init__(self, search: _Search, model: FixedWeights, phase: Phase, first_epoch: int):
+        self.s, self.model, self.phase, self.first_epoch = search, model, phase, first_epoch
+        self.per_epoch = steps_per_epoch(search.data, search.cfg, phase.name)
+        self.unit = steps_per_epoch(search.data, search.cfg, OPERATION)  # schedule positions per epoch
+        self.learns = search.arch.stage_parameters(phase.name)
+        self.one_level = phase.name in ONE_LEVEL
+        self.test = loader(search.data.test, 256, shuffle=False)
+        self._val, self._next_val, self._tic = iter(()), -1, 0.0
+
+    def _val_batch(self, step: int):
+        """The validation batch of ``step``: batch ``step % per_epoch`` of its epoch's shuffle."""
+        epoch, b = divmod(step, self.per_epoch)
+        if step != self._next_val or b == 0:
+            cfg = self.s.cfg
+            val = loader(self.s.data.val, cfg.batch_size, shuffle=True,
+                         seed=cfg.seed + 10_000 + self.first_epoch + epoch, drop_last=True)
+            self._val = islice(val, b, None)
+        self._next_val = step + 1
+        return engine.to_device(next(self._val), self.s.device)
+
+    def before_step(self, step: int) -> None:
+        self._tic = time.perf_counter()
+        s = self.s
+        self.model.temp = stage_temperature(s.cfg, self.phase.name, self.first_epoch + step // self.per_epoch)
+        s.a_opt.zero_grad(set_to_none=True)
+        if self.learns and not self.one_level:
+            xv, yv = self._val_batch(step)
+            F.cross_entropy(self.model(xv), yv).backward()
+            _arch_step(s.arch, s.a_opt, self.learns)  # the engine clears w's gradients before its step
+
+    def lr(self, step: int) -> float:
+        epoch, b = divmod(step, self.per_epoch)
+        return lr_at(self.s.cfg, (self.first_epoch + epoch) * self.unit + b * self.unit // self.per_epoch, self.unit)
+
+    def after_step(self, step: int, loss: float) -> None:
+        s = self.s
+        if self.learns and self.one_level:
+            _arch_step(s.arch, s.a_opt, self.learns)
+        s.seconds += time.perf_counter() - self._tic
+        if (step + 1) % self.per_epoch:
+            return
+        epoch, temp = self.first_epoch + step // self.per_epoch, self.model.temp
+        s.history.append({"epoch": epoch + 1, "phase": self.phase.name,
+                          "lr": lr_at(s.cfg, epoch * self.unit, self.unit), "temperature": temp, "test_acc": search_accuracy(s.net, s.arch, self.test, temp),
+                          "alpha_moved": alpha_moved(s.arch, s.alpha0)})
+
+    def state_dict(self) -> dict:
+        return self.s.record()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.s.load_record(state)
+
+
+def _stage_batches(cfg: SearchConfig, data: SearchData, phase: Phase, first_epoch: int, per_epoch: int):
+    """The weights' batches of a stage, epoch by epoch: one half, or the whole set in a one-level stage."""
+    source = ConcatDataset([data.train, data.val]) if phase.name in ONE_LEVEL else data.train
+
+    def batches():
+        for epoch in range(first_epoch, first_epoch + phase.epochs):
+            yield from islice(loader(source, cfg.batch_size, shuffle=True, seed=cfg.seed + epoch, drop_last=True),
+                              per_epoch)
+    return batches
+
+
+def _stage_path(path: Path | None, phase: Phase) -> Path | None:
+    """The metrics log of one stage: ``<stem>-<stage>.<suffix>`` beside ``path``."""
+    return None if path is None else path.with_name(f"{path.stem}-{phase.name.replace(' ', '-')}{path.suffix}")
+
+
+def run_stages(cfg: SearchConfig, data: SearchData, arch: nn.Module, a_opt: torch.optim.Optimizer,
+               stages: Sequence[Phase], *, until: str | None = None, start: dict | None = None,
+               ckpt: Checkpoint | None = None, device: str = "auto", stop_at: int | None = None,
+               metrics: Path | None = None) -> dict:
+    """Run ``stages`` (each one :func:`repro.train.engine.run`) from ``start`` up to and including ``until``.
+
+    ``arch`` needs ``weights(temp)``, ``stage_parameters(name)``, ``keep`` and ``topology``; ``a_opt`` is
+    its optimiser. Returns the state (:meth:`_Search.state`): ``stages`` done, ``arch``, ``keep``,
+    ``topology``, ``a_opt``, ``history``, ``seconds``, and the weights ``net`` and ``w_opt``, or,
+    when ``stop_at`` (steps over all stages) cut stage ``stages`` short, ``running``: the engine's
+    state of that stage. ``ckpt`` holds such a state, with ``running``, rewritten every epoch and at
+    each stage's end; a rerun resumes from it exactly (a finished stage's engine run returns at once).
+    Before the first one-level stage the supernet is pruned (Eq. 11) and its weights re-initialised.
+    """
+    if distributed.is_distributed():
+        raise RuntimeError("the search runs in one process: its epochs and validation batches are per step; "
+                           "run it without torchrun")
     if steps_per_epoch(data, cfg, OPERATION) < 1:
         raise ValueError(f"batch_size {cfg.batch_size} exceeds the halves of the training set "
                          f"({len(data.train)} / {len(data.val)} images)")
+    if stop_at is not None and not (isinstance(stop_at, int) and stop_at >= 1):
+        raise ValueError(f"stop_at must be an integer >= 1 or None, got {stop_at!r}")
+    dev = engine.resolve_device(device)
     torch.manual_seed(cfg.seed)
     net = cfg.network()
     net.restrict(arch.keep)
-    w_opt = weight_optimizer(net, cfg.lr, cfg.weight_decay, cfg.l2r)
-    # one step unit for every stage: the scheduler counts bi-level steps, see run_phases
-    sched = lr_scheduler(w_opt, cfg, steps_per_epoch(data, cfg, OPERATION))
-    return net, w_opt, _arch_optimizer(arch, cfg), sched
+    net.to(dev)
+    arch.to(dev)
+    alpha0 = init_alpha(torch.Generator().manual_seed(cfg.seed)).to(dev)  # the initial draw (alpha is drawn first)
+    s = _Search(cfg, data, arch, a_opt, net, weight_optimizer(net, cfg.lr, cfg.weight_decay, cfg.l2r), dev, alpha0)
+    state = (ckpt.load() if ckpt is not None else None) or start
+    done, running = 0, None
+    if state is not None:
+        s.restore(state)
+        done, running = state["stages"], state["running"]
+    running_stage = done
+    model = FixedWeights(net, arch, None)
+    extra = regulariser(net, cfg.weight_decay, cfg.l2r)
+
+    def loss_fn(m: nn.Module, batch) -> torch.Tensor:
+        x, y = batch
+        loss = F.cross_entropy(m(x), y)
+        return loss if extra is None else loss + extra()
+
+    offset = first_epoch = 0
+    for i, phase in enumerate(stages):
+        per_epoch = steps_per_epoch(data, cfg, phase.name)
+        steps = phase.epochs * per_epoch
+        if i >= done and steps:
+            if stop_at is not None and stop_at <= offset:
+                break
+            if phase.name in ONE_LEVEL and not arch.topology:
+                net.restrict(arch.keep_best())
+                reinitialise(net, s.w_opt, cfg)
+            stage_ckpt = _StageCheckpoint(s, i, ckpt, running if i == running_stage else None)
+            run_cfg = _run_config(phase, steps, per_epoch, dev, None if stop_at is None else stop_at - offset, cfg.seed)
+            res = engine.run(model, s.w_opt, _stage_batches(cfg, data, phase, first_epoch, per_epoch), loss_fn,
+                             run_cfg, hooks=[_StageHook(s, model, phase, first_epoch)], ckpt=stage_ckpt,
+                             metrics=_stage_path(metrics, phase))
+            if res.steps < steps:
+                return s.state(i, stage_ckpt.running)
+            done = i + 1  # the checkpoint's last state is this stage's end: a rerun finds it finished
+        offset += steps
+        first_epoch += phase.epochs
+        if phase.name == until:
+            break
+    return s.state(done, None)
 
 
 def run_phases(cfg: SearchConfig, data: SearchData, arch: DotsArchitecture, until: str | None = None,
-               start: dict | None = None, ckpt: Checkpoint | None = None) -> dict:
-    """Run the stages of :func:`phases` from ``start`` (a saved state) up to and including ``until``;
-    returns the final state. Saves a checkpoint every epoch and resumes from it. At the first epoch
-    after the operation search the supernet is pruned (Eq. 11) and its weights re-initialised."""
-    net, w_opt, a_opt, sched = setup_search(cfg, data, arch)
-    saved = (ckpt.load() if ckpt else None) or start
-    history, seconds, first = [], 0.0, 0
-    if saved is not None:
-        restore_state(saved, net, arch, w_opt, a_opt, sched)
-        history, seconds, first = list(saved["history"]), saved["seconds"], saved["epoch"]
-    test = loader(data.test, 256, shuffle=False)
-    whole = ConcatDataset([data.train, data.val])
-    unit = steps_per_epoch(data, cfg, OPERATION)
-    alpha0 = init_alpha(torch.Generator().manual_seed(cfg.seed))  # the initial draw (alpha is drawn first)
-    epoch = 0
-    for phase in phases(cfg):
-        for _ in range(phase.epochs):
-            if epoch >= first:
-                tic = time.perf_counter()
-                if phase.name in (RETRAIN, TOPOLOGY) and not arch.topology:
-                    net.restrict(arch.keep_best())
-                    reinitialise(net, w_opt, cfg)
-                lr = w_opt.param_groups[0]["lr"]
-                desc = f"{phase.name} {epoch + 1}/{cfg.epochs}"
-                temp = stage_temperature(cfg, epoch)
-                learns = arch.stage_parameters(phase.name)
-                if phase.name in (WARMUP, OPERATION):
-                    bilevel_epoch(net, arch, data, cfg, epoch, w_opt, a_opt, sched, desc, learns)
-                else:
-                    one_level_epoch(net, arch, whole, cfg, epoch, w_opt, a_opt, sched, unit, desc, temp, learns)
-                seconds += time.perf_counter() - tic
-                acc = search_accuracy(net, arch, test, temp)
-                history.append({"epoch": epoch + 1, "phase": phase.name, "lr": lr, "temperature": temp,
-                                "test_acc": acc, "alpha_moved": alpha_moved(arch, alpha0)})
-                if ckpt is not None:
-                    ckpt.save(search_state(net, arch, w_opt, a_opt, sched, epoch + 1, history, seconds))
-            epoch += 1
-        if phase.name == until:
-            break
-    return search_state(net, arch, w_opt, a_opt, sched, epoch, history, seconds)
+               start: dict | None = None, ckpt: Checkpoint | None = None, *, device: str = "auto",
+               stop_at: int | None = None, metrics: Path | None = None) -> dict:
+    """The stages of :func:`phases` on the engine (:func:`run_stages`), alpha, balance and beta by Adam."""
+    return run_stages(cfg, data, arch, _arch_optimizer(arch, cfg), phases(cfg), until=until, start=start,
+                      ckpt=ckpt, device=device, stop_at=stop_at, metrics=metrics)
 
 
 @torch.no_grad()
@@ -506,22 +617,24 @@ def alpha_moved(arch: nn.Module, alpha0: nn.ParameterDict) -> float:
 
 
 class FixedWeights(nn.Module):
-    """The search network under the current architecture weights, as a plain classifier."""
+    """The search network under the current architecture weights, as a plain classifier. The
+    architecture is no submodule: the weights' optimiser, gradient clip and checkpoint do not see it."""
 
     def __init__(self, net: SearchNetwork, arch: nn.Module, temp: float | None):
         super().__init__()
-        self.net, self.arch, self.temp = net, arch, temp
+        self.net, self.arch_weights, self.temp = net, arch.weights, temp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x, self.arch.weights(self.temp))
+        return self.net(x, self.arch_weights(self.temp))
 
 
 def search_accuracy(net: SearchNetwork, arch: nn.Module, test, temp: float | None) -> float:
     return evaluate(FixedWeights(net, arch, temp), test)["acc"]
 
 
-def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None) -> SearchResult:
+def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None, *, device: str = "auto",
+           stop_at: int | None = None, metrics: Path | None = None) -> SearchResult:
     """The whole ShiftNAS search (all four stages) in one call; see :func:`run_phases`."""
     arch = DotsArchitecture(cfg.seed, cfg.balance_t)
-    state = run_phases(cfg, data, arch, ckpt=ckpt)
+    state = run_phases(cfg, data, arch, ckpt=ckpt, device=device, stop_at=stop_at, metrics=metrics)
     return SearchResult(arch.genotype(), state["history"], state["seconds"])
