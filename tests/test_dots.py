@@ -287,9 +287,9 @@ def uninterrupted():
     return _outcome(state, arch), arch.genotype()
 
 
-def test_a_search_killed_in_every_kind_of_stage_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch,
-                                                                                 uninterrupted):
-    kills = {(dots.OPERATION, 0), (dots.RETRAIN, 0), (dots.TOPOLOGY, 3)}
+def test_a_search_killed_mid_stage_and_at_a_stages_start_resumes_to_the_uninterrupted_run(tmp_path, monkeypatch,
+                                                                                         uninterrupted):
+    kills = {(dots.RETRAIN, 0), (dots.TOPOLOGY, 3)}
     original = dots._StageHook.after_step
 
     def after_step(self, step, loss):
@@ -307,8 +307,9 @@ def test_a_search_killed_in_every_kind_of_stage_resumes_to_the_uninterrupted_run
             break
         except KeyboardInterrupt:
             killed += 1
-    # each from the last checkpoint: the stage boundary (bi-level; one-level, the pruning redone) or mid-stage
-    assert killed == 3 and not kills
+    # each from the last checkpoint: the end of the operation search (pruning and re-initialisation
+    # redone), the topology search's first epoch (its second redone)
+    assert killed == 2 and not kills
     assert state["stages"] == 4 and state["running"] is None and ckpt.load()["running"]["step"] == 4
     _assert_same(_outcome(state, arch), uninterrupted[0])
     assert arch.genotype() == uninterrupted[1]
@@ -325,6 +326,9 @@ def test_stop_at_counts_steps_over_all_stages_and_a_rerun_continues_exactly(tmp_
     assert [r["step"] for r in _rows(tmp_path / "m-operation-search.jsonl")] == [0]
     assert [r["step"] for r in _rows(tmp_path / "m-retraining.jsonl")] == [0]
     assert not (tmp_path / "m-topology-search.jsonl").exists()
+    earlier = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), dots.DotsArchitecture(0), ckpt=ckpt,
+                              device="cpu", stop_at=1)  # already past it: nothing runs, the saved state returns
+    assert earlier["running"]["step"] == 1 and earlier["history"] == state["history"]
     arch = dots.DotsArchitecture(0)
     state = dots.run_phases(_tiny_cfg(**KILL_CFG), _tiny_data(), arch, ckpt=ckpt, device="cpu", metrics=log)
     _assert_same(_outcome(state, arch), uninterrupted[0])

@@ -70,7 +70,8 @@ def phases(cfg: SearchConfig) -> tuple[Phase, ...]:
 def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None, *, device: str = "auto",
            stop_at: int | None = None, metrics: Path | None = None) -> SearchResult:
     """DARTS for ``cfg.epochs`` (all four ShiftNAS stages' epochs), one cosine learning-rate schedule:
-    one engine run (:func:`repro.search.dots.run_stages`), checkpointed every epoch and resumed from ``ckpt``."""
+    one engine run (:func:`repro.search.dots.run_stages`), checkpointed every epoch and resumed from ``ckpt``
+    (with ``stop_at``, the search's result so far)."""
     cfg = replace(cfg, lrr=False)
     arch = DartsArchitecture(cfg.seed)
     a_opt = torch.optim.Adam(arch.parameters(), lr=cfg.arch_lr, betas=DARTS_BETAS, weight_decay=cfg.arch_weight_decay)

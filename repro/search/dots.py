@@ -507,7 +507,8 @@ class _StageHook(engine.Hook):
             return
         epoch, temp = self.first_epoch + step // self.per_epoch, self.model.temp
         s.history.append({"epoch": epoch + 1, "phase": self.phase.name,
-                          "lr": lr_at(s.cfg, epoch * self.unit, self.unit), "temperature": temp, "test_acc": search_accuracy(s.net, s.arch, self.test, temp),
+                          "lr": lr_at(s.cfg, epoch * self.unit, self.unit), "temperature": temp,
+                          "test_acc": search_accuracy(s.net, s.arch, self.test, temp),
                           "alpha_moved": alpha_moved(s.arch, s.alpha0)})
 
     def state_dict(self) -> dict:
@@ -599,7 +600,8 @@ def run_stages(cfg: SearchConfig, data: SearchData, arch: nn.Module, a_opt: torc
         first_epoch += phase.epochs
         if phase.name == until:
             break
-    return s.state(done, None)
+    # nothing ran since the restore: the restored engine state (if any) is still the weights' state
+    return s.state(done, running if done == running_stage else None)
 
 
 def run_phases(cfg: SearchConfig, data: SearchData, arch: DotsArchitecture, until: str | None = None,
@@ -634,7 +636,8 @@ def search_accuracy(net: SearchNetwork, arch: nn.Module, test, temp: float | Non
 
 def search(cfg: SearchConfig, data: SearchData, ckpt: Checkpoint | None = None, *, device: str = "auto",
            stop_at: int | None = None, metrics: Path | None = None) -> SearchResult:
-    """The whole ShiftNAS search (all four stages) in one call; see :func:`run_phases`."""
+    """The whole ShiftNAS search (all four stages) in one call; see :func:`run_phases`. With ``stop_at``
+    the result is the search's so far; a rerun with the same ``ckpt`` continues it."""
     arch = DotsArchitecture(cfg.seed, cfg.balance_t)
     state = run_phases(cfg, data, arch, ckpt=ckpt, device=device, stop_at=stop_at, metrics=metrics)
     return SearchResult(arch.genotype(), state["history"], state["seconds"])
