@@ -102,6 +102,7 @@ class SupernetConfig(Section):
     standalone_steps: int = 100
     predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
     weight_decay: float = 0.0    # AdamW (paper: DeiT's 0.05, Sec. 4.1 "the same recipe as DeiT")
+    image_size: int = 0          # ImageNet training crop at paper scale; 0 = the space's 224 (the nets are convolutional)
     gpus: int = 1                # paper: 8 (DeiT: 8 GPUs x 128 images = global batch 1024)
 
 
