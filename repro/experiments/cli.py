@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         options = studies.TrainOptions(out=Path(args.out), device=args.device, max_steps=args.max_steps,
                                        resume=args.resume, arch=args.arch)
         distributed.init_from_env()
+        main_process = distributed.is_main()
         try:
             studies.run_study(args.study, profile, options)
         finally:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
               "(--set SECTION.batch_size=N with more processes or --set SECTION.gpus=K to accumulate), or use "
               "--profile gpu; then rerun with --resume.", file=sys.stderr)
         return 3
-    if distributed.is_main():
+    if main_process:
         stopped = " (stopped at --max-steps; rerun with --resume to continue)" if args.max_steps else ""
         print(f"{args.study}: done{stopped}; results in {folder}")
     return 0

@@ -112,7 +112,8 @@ def _read_arch(options: TrainOptions, folder: Path, default: Callable[[], Any], 
     try:
         arch = validate(arch)
     except (KeyError, ValueError, TypeError) as err:
-        raise StudyError(f"--arch {path}: not an architecture of this space ({err})") from err
+        where = f"--arch {path}" if path is not None else "the study's default architecture"
+        raise StudyError(f"{where}: not an architecture of this space ({err})") from err
     _write_json(folder / "arch.json", arch)
     return arch
 
