@@ -161,13 +161,26 @@ def fig2_outcome(fit: dict[str, float], n: int) -> Outcome:
 
 # ---------------------------------------------------------------- data and trainings (scaled)
 @lru_cache(maxsize=4)
-def datasets(cfg: ProbShiftConfig, seed: int) -> tuple[Any, Any, Any]:
-    """Train / validation (a held-out part of the training split: Algorithm 2 and every selection) / test."""
-    size = cfg.train_subset + cfg.val_subset if cfg.train_subset else 0
-    full = load_fashion_mnist("train", size, seed=seed)
-    n_val = cfg.val_subset
+def datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None = None) -> tuple[Any, Any, Any]:
+    """Train / validation (a held-out part of the training split: Algorithm 2 and every selection) / test.
+
+    The paper's ViT spaces (3 x 224 x 224) read ImageNet through torchvision with DeiT's recipe
+    (``val_subset`` training images held out for B, Sec. 4.1; ILSVRC val as the test set); the
+    scaled spaces read Fashion-MNIST."""
+    space = get_space(cfg.space)
+    if space.in_chans == 3:
+        from repro.data import vision
+
+        full = vision.imagenet_dataset("train", imagenet_root, image_size=space.img_size, train_recipe="deit")
+        test = vision.imagenet_dataset("val", imagenet_root, image_size=space.img_size)
+        n_val = min(cfg.val_subset, len(full) // 2)
+    else:
+        size = cfg.train_subset + cfg.val_subset if cfg.train_subset else 0
+        full = load_fashion_mnist("train", size, seed=seed)
+        test = load_fashion_mnist("test", cfg.test_subset, seed=seed)
+        n_val = cfg.val_subset
     train, val = random_split(full, [len(full) - n_val, n_val], generator=torch.Generator().manual_seed(seed))
-    return train, val, load_fashion_mnist("test", cfg.test_subset, seed=seed)
+    return train, val, test
 
 
 def _train_key(cfg: ProbShiftConfig, seed: int) -> dict:

@@ -324,27 +324,6 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
 
 # ---------------------------------------------------------------- ShiftNAS, probability shift
 
-def _probshift_data(profile: Profile, cfg):
-    """(train, val, test): ImageNet (DeiT's recipe; ``val_subset`` training images held out for B,
-    Sec. 4.1) for the paper's ViT spaces, Fashion-MNIST for the scaled ones."""
-    from repro.experiments import probability_shift as pse
-    from repro.spaces.autoformer import get_space
-
-    space = get_space(cfg.space)
-    if space.in_chans == 1:
-        return pse.datasets(cfg, profile.seed)
-    from torch.utils.data import Subset
-
-    from repro.data import vision
-
-    root = profile.data.imagenet_root
-    full = vision.imagenet_dataset("train", root, image_size=space.img_size, train_recipe="deit")
-    perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(profile.seed)).tolist()
-    n_val = min(cfg.val_subset, len(full) // 2)
-    return (Subset(full, perm[n_val:]), Subset(full, perm[:n_val]),
-            vision.imagenet_dataset("val", root, image_size=space.img_size))
-
-
 def _loader(data: Any, batch_size: int, profile: Profile, *, shuffle: bool) -> torch.utils.data.DataLoader:
     """A seeded loader (the same epochs when rerun: exact resume) with the profile's worker processes."""
     workers = profile.data.workers
@@ -360,7 +339,7 @@ def _probshift_supernet(space: str | None) -> Callable:
         from repro.supernets import vit
 
         cfg = profile.probshift if space is None else replace(profile.probshift, space=space)
-        train, val, _ = _probshift_data(profile, cfg)
+        train, val, _ = pse.datasets(cfg, profile.seed, profile.data.imagenet_root)
         spc = pse.get_space(cfg.space)
         bins = pse.bins_for(spc, cfg.bin_width)
         gen = pse.warm_generator(spc, bins, cfg.generator_warm_steps, profile.seed, cfg.generator_warm_lr)
