@@ -75,6 +75,31 @@ def source_cell_index(src: Path, err: Exception) -> int:
     return next((i for i, c in enumerate(cells) if c.source == err.source), err.cell_index)
 
 
+MEMORY_HINT = (" (a kernel that dies is most often killed for memory: lower the batch size of the notebook's "
+               "profile section with its overrides parameter, or use a smaller profile, e.g. gpu for one GPU)")
+
+
+def last_executed_cell(executed: Path) -> int | None:
+    """The source notebook's index of the last cell papermill started in the partly written copy
+    ``executed`` (papermill saves it after every cell; its injected-parameters cell is not counted)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception:  # not written yet, or cut mid-write
+        return None
+    source = [c for c in nb.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    ran = [i for i, c in enumerate(source) if c.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return ran[-1] if ran else None
+
+
+def kernels_peak_memory() -> str:
+    """The peak resident memory of the kernels run so far (this process's finished children)."""
+    import resource
+
+    return f"peak kernel memory {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20:.1f} GiB"
+
+
 def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dict:
     """Execute one notebook; returns its manifest entry (status, duration, failing cell)."""
     import papermill as pm
@@ -92,9 +117,14 @@ def run_notebook(name: str, profile: str, out: Path, timeout: int | None) -> dic
                             execution_timeout=timeout, cwd=str(NOTEBOOKS_DIR))
     except pm.PapermillExecutionError as err:
         entry.update(status="failed", cell_index=source_cell_index(src, err), execution_count=err.exec_count,
-                     error=f"{err.ename}: {err.evalue}")
-    except Exception as err:  # a timeout or a dead kernel: still name the notebook
-        entry.update(status="failed", error=f"{type(err).__name__}: {err}")
+                     error=f"{err.ename}: {err.evalue}" + (MEMORY_HINT if "OutOfMemory" in err.ename else ""))
+    except Exception as err:  # a timeout or a dead kernel: still name the notebook, the last cell, the memory
+        last = last_executed_cell(dst)
+        where = f" after cell {last}" if last is not None else ""
+        entry.update(status="failed", error=f"{type(err).__name__}{where}: {err}; {kernels_peak_memory()}"
+                     + (MEMORY_HINT if "DeadKernel" in type(err).__name__ else ""))
+        if last is not None:
+            entry["cell_index"] = last
     entry["duration_s"] = round(time.perf_counter() - start, 1)
     return entry
 

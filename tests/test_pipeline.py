@@ -67,6 +67,16 @@ def test_run_all_names_the_failing_notebook_and_cell(series, capsys):
     assert manifest["total_duration_s"] == pytest.approx(sum(e["duration_s"] for e in nbs.values()), abs=0.2)
 
 
+def test_a_dead_kernel_names_the_notebook_its_last_cell_the_memory_and_a_hint(series, capsys):
+    write_notebook(series.folder / "01_fail.ipynb", "x = 1", "import os; os._exit(9)", "y = 2")
+    assert pipeline.run_all("smoke", only=["01_fail"], out_dir=str(series.out)) == 1
+    entry = json.loads((series.out / "manifest.json").read_text())["notebooks"]["01_fail"]
+    assert entry["status"] == "failed" and entry["cell_index"] == 2  # the os._exit cell of the source
+    assert entry["error"].startswith("DeadKernelError after cell 2")
+    assert "peak kernel memory" in entry["error"] and "lower the batch size" in entry["error"]
+    assert "FAILED notebooks/01_fail.ipynb" in capsys.readouterr().err
+
+
 def test_run_all_exits_zero_when_every_notebook_passes(series):
     (series.folder / "01_fail.ipynb").unlink()
     assert pipeline.run_all("smoke", out_dir=str(series.out)) == 0
@@ -74,14 +84,14 @@ def test_run_all_exits_zero_when_every_notebook_passes(series):
 
 
 def test_unknown_profile_and_id_name_the_valid_ones(series, capsys):
-    with pytest.raises(ConfigError, match="valid profiles: smoke, default, paper"):
+    with pytest.raises(ConfigError, match="valid profiles: smoke, default, gpu, paper"):
         pipeline.run_all("quick", out_dir=str(series.out))
     with pytest.raises(KeyError, match="valid ids"):
         pipeline.select_notebooks(["sa-fig99"])
     assert main(["run-all", "--profile", "quick", "--out", str(series.out)]) == 2
     assert main(["run-all", "--only", "sa-fig99", "--out", str(series.out)]) == 2
     err = capsys.readouterr().err
-    assert "valid profiles: smoke, default, paper" in err and "valid ids: sa-fig1" in err
+    assert "valid profiles: smoke, default, gpu, paper" in err and "valid ids: sa-fig1" in err
     assert not (series.out / "manifest.json").exists()
 
 
@@ -105,3 +115,11 @@ def test_manifest_keeps_earlier_entries_of_the_same_profile(series, monkeypatch)
     assert set(read()["notebooks"]) == {"00_pass", "01_fail"} and read()["total_duration_s"] == 3.0
     assert pipeline.run_all("default", ["x-2"], out_dir=str(series.out)) == 0
     assert set(read()["notebooks"]) == {"01_fail"} and read()["profile"] == "default"
+
+
+def test_the_gpu_profile_writes_its_own_folder(series, monkeypatch):
+    monkeypatch.setenv("REPRO_OUT", str(series.out))
+    assert pipeline.run_all("gpu", only=["00_pass"]) == 0
+    assert (series.out / "gpu" / "pass.txt").read_text() == "gpu"
+    assert json.loads((series.out / "gpu" / "manifest.json").read_text())["profile"] == "gpu"
+    assert not (series.out / "manifest.json").exists()  # the default profile's results untouched
