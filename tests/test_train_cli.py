@@ -157,3 +157,26 @@ def test_two_processes_under_torchrun_on_gloo(fake_data):
     result = json.loads((out / "shiftaddnas-cv-retrain" / "result.json").read_text())
     assert result["world_size"] == 2 and result["steps"] == 2
     assert _steps_logged(out / "shiftaddnas-cv-retrain") == [0, 1]  # rank 0 alone writes
+
+
+@pytest.mark.parametrize("name, steps", [("shiftaddnas-cv-retrain", "supernet.standalone_steps=2"),
+                                         ("shiftaddnas-nlp-en-de-retrain", "nlp.retrain_steps=2")])
+def test_a_finished_retraining_is_scored_on_the_test_set(fake_data, name, steps):
+    """CV: top-1 on ILSVRC val (fake: 3 classes, so 0-100 %); NLP: both labelled BLEUs on newstest2014."""
+    extra = []
+    if name == "shiftaddnas-cv-retrain":
+        import random
+
+        arch = fake_data / "subnet.json"
+        arch.write_text(json.dumps(cv_space.ShiftAddNASCVSpace(cv_space.dims_for("paper")).sample(random.Random(0))))
+        extra = ["--arch", str(arch)]
+    out = fake_data / "out"
+    assert cli.main([name, "--profile", "paper", "--device", "cpu", "--out", str(out), *_shrink(name),
+                     "--set", steps, *extra]) == 0
+    result = json.loads((out / name / "result.json").read_text())
+    assert result["steps"] == 2
+    if name == "shiftaddnas-cv-retrain":
+        assert 0 <= result["test_acc"] <= 100
+    else:
+        assert 0 <= result["sacre_bleu"] <= 100 and 0 <= result["hat_bleu"] <= 100
+        assert set(result["bleu_labels"]) == {"sacre_bleu", "hat_bleu"}

@@ -124,6 +124,15 @@ def _summary(res: Any, **extra: Any) -> dict:
             "wall_clock_s": round(res.wall_clock_s, 2), **extra}
 
 
+def _loader(data: Any, batch_size: int, profile: Profile, *, shuffle: bool,
+            drop_last: bool = True) -> torch.utils.data.DataLoader:
+    """A seeded loader (the same epochs when rerun: exact resume) with the profile's worker processes."""
+    workers = profile.data.workers
+    return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last,
+                                       generator=torch.Generator().manual_seed(profile.seed), num_workers=workers,
+                                       pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)
+
+
 # ---------------------------------------------------------------- ShiftAddNAS, CV
 
 def _cv_data(profile: Profile) -> tuple[Callable, Callable]:
@@ -192,20 +201,49 @@ def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
     res = train_steps(net, batches, loss, steps=steps, lr=exp.lr, warmup_steps=max(1, steps // 10),
                       weight_decay=exp.weight_decay, seed=profile.seed, desc=f"CV retrain [{profile.name}]",
                       ckpt_every=max(10, steps // 100), **_run(options, folder, profile.supernet.gpus))
-    return _summary(res)
+    scores = {}
+    if res.steps == steps and distributed.is_main():  # finished: top-1 on the held-out test images
+        from repro.train.basic import evaluate
+
+        scores = {"test_acc": evaluate(net.eval(), _loader(_cv_test(profile), 256, profile, shuffle=False,
+                                                           drop_last=False))["acc"]}
+    return _summary(res, **scores)
+
+
+def _cv_test(profile: Profile) -> Any:
+    """The CV test images: ILSVRC-2012 val (DeiT's eval crop) at paper scale, Fashion-MNIST's test set otherwise."""
+    from repro.experiments import shiftaddnas_cv as cv
+
+    s = profile.supernet
+    if s.scale != "paper":
+        return cv.splits(cv.CVExperiment.from_profile(profile))[2]
+    from repro.data import vision
+
+    return vision.imagenet_dataset("val", profile.data.imagenet_root,
+                                   image_size=s.image_size or cv.dims_for(s.scale).input_size)
 
 
 # ---------------------------------------------------------------- ShiftAddNAS, NLP
 
-def _nlp_data(profile: Profile, pair: str) -> tuple[Callable, int]:
-    """(batch factory, vocabulary size): WMT'14 with HAT's token-count batching (``batch_size``
-    tokens per GPU) at paper scale, the gettext corpus in sentence batches otherwise."""
+@dataclass(frozen=True)
+class _NlpData:
+    batches: Callable
+    vocab_size: int
+    test_sources: list[list[int]]   # subword ids of the test sources (the first ``nlp.test_pairs``)
+    test_refs: list[str]
+    decode: Callable[[list[int]], str]
+
+
+def _nlp_data(profile: Profile, pair: str) -> _NlpData:
+    """WMT'14 with HAT's token-count batching (``batch_size`` tokens per GPU) and newstest2014 at
+    paper scale, the gettext corpus in sentence batches otherwise."""
     from repro.experiments import shiftaddnas_nlp as nlp
 
     cfg = profile.nlp
     if cfg.scale != "paper":
         data = nlp._data(profile, pair)
-        return nlp.batch_stream(data.train, cfg.batch_size, profile.seed), data.vocab_size
+        return _NlpData(nlp.batch_stream(data.train, cfg.batch_size, profile.seed), data.vocab_size,
+                        [src for src, _ in data.test], data.test_refs, data.decode)
     from repro.data import token_batching as tb
     from repro.data import wmt
     from repro.data.subwords import wmt14_subword_model
@@ -220,7 +258,9 @@ def _nlp_data(profile: Profile, pair: str) -> tuple[Callable, int]:
                                                              for side in (text.src, text.tgt)))
     stream = tb.TokenBatchStream(text, sp, tb.TokenBatchConfig(max_tokens=cfg.batch_size, max_positions=cfg.max_tokens,
                                                                seed=profile.seed), src_lens=lens[0], tgt_lens=lens[1])
-    return stream, sp.get_piece_size()
+    test = wmt.load_wmt14(pair, "test", root, cfg.test_pairs)
+    return _NlpData(stream, sp.get_piece_size(), [ids[:cfg.max_tokens] for ids in sp.encode([s for s, _ in test])],
+                    [t for _, t in test], sp.decode)
 
 
 def _nlp_supernet(pair: str) -> Callable:
@@ -230,10 +270,11 @@ def _nlp_supernet(pair: str) -> Callable:
         from repro.train.one_shot import train_one_shot
 
         cfg, space = profile.nlp, nlp._space(profile)
-        batches, vocab = _nlp_data(profile, pair)
+        data = _nlp_data(profile, pair)
+        vocab = data.vocab_size
         torch.manual_seed(profile.seed)
         net = ShiftAddNASTransformer(space.dims, vocab, "heterogeneous", dropout=cfg.dropout)
-        res = train_one_shot(net, space, batches, nlp.translation_loss, steps=cfg.steps, lr=cfg.lr,
+        res = train_one_shot(net, space, data.batches, nlp.translation_loss, steps=cfg.steps, lr=cfg.lr,
                              warmup_steps=cfg.warmup_steps, seed=profile.seed, ckpt_every=max(10, cfg.steps // 100),
                              desc=f"NLP supernet {pair} [{profile.name}]", **_run(options, folder, cfg.gpus))
         return _summary(res, vocab_size=vocab)
@@ -252,14 +293,21 @@ def _nlp_retrain(pair: str) -> Callable:
             space.validate(config)
             return config
         config = _read_arch(options, folder, space.transformer, validate)
-        batches, vocab = _nlp_data(profile, pair)
+        data = _nlp_data(profile, pair)
         torch.manual_seed(profile.seed)
-        net = standalone(config, space.dims, vocab, dropout=cfg.dropout)
-        res = train_steps(net, batches, nlp.translation_loss, steps=cfg.retrain_steps, lr=cfg.lr,
+        net = standalone(config, space.dims, data.vocab_size, dropout=cfg.dropout)
+        res = train_steps(net, data.batches, nlp.translation_loss, steps=cfg.retrain_steps, lr=cfg.lr,
                           warmup_steps=cfg.warmup_steps, seed=profile.seed,
                           ckpt_every=max(10, cfg.retrain_steps // 100), desc=f"NLP retrain {pair} [{profile.name}]",
                           **_run(options, folder, cfg.gpus))
-        return _summary(res, vocab_size=vocab)
+        scores = {}
+        if res.steps == cfg.retrain_steps and distributed.is_main():  # finished: greedy test decodes, both BLEUs
+            from repro.data import bleu
+
+            hyps = [data.decode(ids) for ids in nlp.greedy_decode(net.cpu(), data.test_sources)]
+            scores = {"sacre_bleu": bleu.sacre_bleu(hyps, data.test_refs),
+                      "hat_bleu": bleu.hat_bleu(hyps, data.test_refs, pair.split("-")[1]), "bleu_labels": bleu.LABELS}
+        return _summary(res, vocab_size=data.vocab_size, **scores)
     return run
 
 
@@ -323,14 +371,6 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
 
 
 # ---------------------------------------------------------------- ShiftNAS, probability shift
-
-def _loader(data: Any, batch_size: int, profile: Profile, *, shuffle: bool) -> torch.utils.data.DataLoader:
-    """A seeded loader (the same epochs when rerun: exact resume) with the profile's worker processes."""
-    workers = profile.data.workers
-    return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=True,
-                                       generator=torch.Generator().manual_seed(profile.seed), num_workers=workers,
-                                       pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)
-
 
 def _probshift_supernet(space: str | None) -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
