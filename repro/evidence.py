@@ -21,6 +21,9 @@ Intervals:
   scored against the same ground truth by a paired bootstrap that resamples the subnets once for
   both arms (:func:`correlation_difference`);
 * factorial 2x2 ablations: each factor's main effect, paired by seed (:func:`factorial_main_effects`);
+* a scaled claim of *closeness* (a quantity should equal a target within a stated tolerance):
+  the mean deviation over seeds and its Student's *t* interval, which must lie inside the
+  tolerance band to hold and wholly outside it to fail (an equivalence test, :func:`within`);
 * exact artifacts: our number against the paper's with a stated tolerance (:func:`exact`).
 
 Each result is an :class:`Evidence`; ``Evidence.to_dict()`` is the ``evidence`` object of
@@ -165,6 +168,30 @@ def mean_effect(values: Sequence[float], *, unit: str, direction: str = "greater
     mean, ci = t_interval(values)
     return decide(mean, ci, len(values), unit=unit, direction=direction, gates=gates, at_least=at_least,
                   method="mean over seeds, Student t 95% interval")
+
+
+def within(values: Sequence[float], target: float, tol: float, *, unit: str, gates: Sequence[Gate] = ()) -> Evidence:
+    """A quantity observed once per seed that should equal ``target`` within ``tol`` (equivalence):
+    holds when the 95% interval of the mean deviation lies inside ``[-tol, tol]``, does not hold when
+    it lies wholly outside, inconclusive when it straddles a bound; gates and n >= 2 as :func:`decide`."""
+    if tol <= 0:
+        raise ValueError(f"within() needs a positive tolerance, got {tol}")
+    mean, ci = t_interval([v - target for v in values])
+    gates = tuple(gates)
+    base = dict(effect=mean, ci=ci, n=len(values), unit=unit, direction="within", at_least=float(tol), gates=gates,
+                method=f"mean deviation from {target:g} {unit} over seeds, Student t 95% interval, "
+                       f"tolerance +-{tol:g}")
+    failed = [g for g in gates if not g.passed]
+    if failed:
+        return Evidence(**base, verdict=NOT_TESTABLE, reason="gate failed: " + "; ".join(g.describe() for g in failed))
+    if len(values) < 2 or not all(math.isfinite(v) for v in ci):
+        return Evidence(**base, verdict=NOT_TESTABLE, reason=f"n = {len(values)} observations: no interval (needs >= 2)")
+    if -tol <= ci[0] and ci[1] <= tol:
+        return Evidence(**base, verdict=HOLDS, reason=f"the {CONFIDENCE:.0%} interval lies inside +-{tol:g} {unit}")
+    if ci[0] > tol or ci[1] < -tol:
+        return Evidence(**base, verdict=DOES_NOT_HOLD,
+                        reason=f"the {CONFIDENCE:.0%} interval lies outside +-{tol:g} {unit}")
+    return Evidence(**base, verdict=INCONCLUSIVE, reason=f"the {CONFIDENCE:.0%} interval straddles +-{tol:g} {unit}")
 
 
 def paired(arm: Sequence[float], baseline: Sequence[float], *, unit: str, direction: str = "greater",

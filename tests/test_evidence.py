@@ -66,6 +66,21 @@ def test_paired_rule_calibration(n):
     assert _rate(alt, ev.HOLDS) >= 0.5
 
 
+def test_within_rule_by_hand_and_calibration():
+    """Equivalence: a 95% interval inside the band holds; the false-"holds" rate at the band's edge is
+    at most 2.5% (one side of a two-sided 95% interval); far outside it does not hold."""
+    e = ev.within([3.1, 2.9, 3.0], 3.0, 0.5, unit="k")
+    assert e.verdict == ev.HOLDS and e.effect == pytest.approx(0.0) and e.ci[1] == pytest.approx(0.2484, abs=1e-3)
+    assert ev.within([4.0, 4.2, 4.1], 3.0, 0.5, unit="k").verdict == ev.DOES_NOT_HOLD
+    assert ev.within([3.0, 3.9], 3.0, 0.5, unit="k").verdict == ev.INCONCLUSIVE
+    assert ev.within([3.0], 3.0, 0.5, unit="k").verdict == ev.NOT_TESTABLE
+    rng = np.random.default_rng(3)
+    edge = [ev.within(3.5 + 0.1 * rng.normal(size=5), 3.0, 0.5, unit="k").verdict for _ in range(TRIALS)]
+    assert _rate(edge, ev.HOLDS) <= 0.05
+    inside = [ev.within(3.0 + 0.1 * rng.normal(size=5), 3.0, 0.5, unit="k").verdict for _ in range(TRIALS)]
+    assert _rate(inside, ev.HOLDS) >= 0.95
+
+
 def test_correlation_difference_calibration():
     rng = np.random.default_rng(1)
     n = 30
