@@ -78,7 +78,7 @@ def test_local_ops_against_loop_references(causal):
     mixer = LocalMixer(8, 3, ("Conv", "Shift", "Add"), "none", causal=causal)
     x = torch.randn(2, 5, 6)
     for op in ("Conv", "Shift", "Add"):
-        w, b = mixer.weights[op][:6, :6], mixer.biases[op][:6]
+        w, b = mixer.pool.weights[op][:6, :6], mixer.pool.biases[op][:6]
         if op == "Shift":
             w = torch.sign(w) * 2.0 ** torch.log2(w.abs().clamp(2.0 ** -15, 1.0)).round().clamp(-14, 0)
         ref = []

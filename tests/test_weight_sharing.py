@@ -85,25 +85,25 @@ def test_views_and_front_slices():
     torch.manual_seed(3)
     layer = SharedConv2d(4, 6, 3, padding=1)
     x = torch.randn(2, 3, 5, 5)
-    pool = layer.weights["pool"]
+    pool = layer.pool.weights["pool"]
     conv = layer.set_op("conv")(x, out_channels=5, in_channels=3)
     assert torch.allclose(conv, F.conv2d(x, pool[:5, :3], padding=1), atol=1e-5)
     shift = layer.set_op("shift")(x, 5, 3)
     assert torch.allclose(shift, F.conv2d(x, round_to_power_of_two(pool)[:5, :3], padding=1), atol=1e-5)
     add = layer.set_op("add")(x, 5, 3)
-    assert torch.allclose(add, adder_conv2d(x, layer.transform(pool)[:5, :3], padding=1), atol=1e-4)
+    assert torch.allclose(add, adder_conv2d(x, layer.pool.transform(pool)[:5, :3], padding=1), atol=1e-4)
 
 
-def test_kl_loss_by_mode_and_kernel():
+def test_regularization_loss_by_mode_and_kernel():
     torch.manual_seed(4)
     het = SharedConv2d(8, 8, 3)
-    pool = het.weights["pool"]
-    assert torch.isclose(het.kl_loss(), gaussian_kl(pool) + laplace_kl(het.transform(pool)))
+    pool = het.pool.weights["pool"]
+    assert torch.isclose(het.regularization_loss(), gaussian_kl(pool) + laplace_kl(het.pool.transform(pool)))
     rel = SharedConv2d(8, 8, 3, kernel="released")
-    assert torch.isclose(rel.kl_loss(), 10 * laplace_kl(rel.transform(rel.weights["pool"])))
-    assert SharedConv2d(8, 8, 3, sharing="naive").kl_loss().item() == 0.0
-    het.kl_loss().backward()
-    assert pool.grad is not None and het.transform.alpha.grad is not None
+    assert torch.isclose(rel.regularization_loss(), 10 * laplace_kl(rel.pool.transform(rel.pool.weights["pool"])))
+    assert SharedConv2d(8, 8, 3, sharing="naive").regularization_loss().item() == 0.0
+    het.regularization_loss().backward()
+    assert pool.grad is not None and het.pool.transform.alpha.grad is not None
 
 
 def test_bad_arguments():
@@ -128,20 +128,20 @@ def test_shared_sort_gives_the_same_kl_and_gradients():
     torch.manual_seed(0)
     layer = SharedConv2d(6, 8, 3, padding=1)
     with torch.no_grad():
-        layer.transform.alpha.uniform_(0.5, 1.5)
+        layer.pool.transform.alpha.uniform_(0.5, 1.5)
     x = torch.randn(2, 6, 5, 5)
-    ref_pool = layer.weights["pool"].detach().clone().requires_grad_()
-    ref_kernel = copy.deepcopy(layer.transform)
+    ref_pool = layer.pool.weights["pool"].detach().clone().requires_grad_()
+    ref_kernel = copy.deepcopy(layer.pool.transform)
     # reference: Add view and KL each with their own sorts
     ref_w = ref_kernel._compute(ref_pool)[0]
     ref_loss = adder_conv2d(x, ref_w, 1, 1, eta=None).sum() * 1e-3 + _reference_kl(ref_pool, ref_kernel)
     ref_loss.backward()
     layer.eta = None
-    loss = layer.set_op("add")(x).sum() * 1e-3 + layer.kl_loss()
+    loss = layer.set_op("add")(x).sum() * 1e-3 + layer.regularization_loss()
     loss.backward()
     torch.testing.assert_close(loss, ref_loss, rtol=1e-6, atol=1e-6)
-    torch.testing.assert_close(layer.weights["pool"].grad, ref_pool.grad, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(layer.transform.alpha.grad, ref_kernel.alpha.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(layer.pool.weights["pool"].grad, ref_pool.grad, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(layer.pool.transform.alpha.grad, ref_kernel.alpha.grad, rtol=1e-5, atol=1e-6)
 
 
 def test_cached_views_follow_the_optimizer_and_survive_accumulation():
@@ -150,11 +150,11 @@ def test_cached_views_follow_the_optimizer_and_survive_accumulation():
     opt = torch.optim.SGD(layer.parameters(), lr=0.1)
     x = torch.randn(2, 4, 5, 5)
     for _ in range(2):  # two micro-batches on unchanged weights: the second recomputes after backward
-        (layer(x).mean() + layer.kl_loss()).backward()
+        (layer(x).mean() + layer.regularization_loss()).backward()
     opt.step()
-    pool = layer.weights["pool"]
+    pool = layer.pool.weights["pool"]
     after = layer.view("add")
-    torch.testing.assert_close(after, layer.transform._compute(pool)[0])  # the cache saw the step
+    torch.testing.assert_close(after, layer.pool.transform._compute(pool)[0])  # the cache saw the step
     copy.deepcopy(layer)  # a module holding a step's graph can still be copied
     with torch.no_grad():
         torch.testing.assert_close(layer.view("add"), after)

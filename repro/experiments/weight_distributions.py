@@ -297,10 +297,10 @@ def _box(ax: plt.Axes, xy: tuple[float, float], text: str, color: str) -> None:
 
 def plot_sharing_diagram(ax: plt.Axes, layer: SharedConv2d) -> None:
     """Fig. 4(a) drawn from a :class:`SharedConv2d`: the pool feeding the Conv, Shift and Add views."""
-    pool = layer.weights["pool"]
+    pool = layer.pool.weights["pool"]
     counts = {mode: shared_parameter_count(layer.in_channels, layer.out_channels, layer.kernel_size, mode,
                                            layer.kernel) for mode in weight_sharing.SHARING}
-    kernel = layer.transform
+    kernel = layer.pool.transform
     segments = getattr(kernel, "num_segments", getattr(kernel, "num_bins", 0))
     _box(ax, (0.5, 0.82), f"shared pool W\n{tuple(pool.shape)}, {pool.numel()} weights\nKL to N(0, I)", "#dde8f5")
     views = [((0.16, 0.3), "Conv\nuses W", "#e6f2e6"),

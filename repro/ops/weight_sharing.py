@@ -212,12 +212,57 @@ def shared_parameter_count(in_channels: int, out_channels: int, kernel_size: int
     return pool + (PAPER_SEGMENTS if kernel == "paper" else RELEASED_BINS)
 
 
+class SharedPool(nn.Module):
+    """The Conv / Add / Shift weights of one layer under a sharing mode (Sec. 3.2.2, Fig. 4a), for every
+    layer that shares them (:class:`SharedConv2d` in the CV supernet, the NLP supernet's token mixer).
+
+    ``heterogeneous``: one pool, the Add view mapped through the learnable kernel T (Eq. 6) and Eq. 5's
+    KL terms in :meth:`regularization_loss`; ``naive``: one pool used as is; ``none``: a tensor per
+    candidate. ``ops`` are the candidates as the layer names them (the one whose lower case is
+    ``"add"`` is the Add view). Weights start from N(0, 1) (the Conv view's KL target, AdderNet's init);
+    ``bias=True`` adds a zero bias of ``shape[0]`` per tensor.
+    """
+
+    def __init__(self, shape: tuple[int, ...], ops: tuple[str, ...], sharing: str, *, kernel: str = "paper",
+                 bias: bool = False):
+        super().__init__()
+        check_choice("sharing", sharing, SHARING)
+        check_choice("kernel", kernel, KERNELS)
+        self.ops, self.sharing, self.kernel = tuple(ops), sharing, kernel
+        names = self.ops if sharing == "none" else ("pool",)
+        self.weights = nn.ParameterDict({n: nn.Parameter(torch.randn(shape)) for n in names})
+        self.biases = nn.ParameterDict({n: nn.Parameter(torch.zeros(shape[0])) for n in names}) if bias else None
+        has_add = any(op.lower() == "add" for op in self.ops)
+        self.transform = make_kernel(kernel) if sharing == "heterogeneous" and has_add else None
+
+    def _key(self, op: str) -> str:
+        check_choice("op", op, self.ops)
+        return op if self.sharing == "none" else "pool"
+
+    def view(self, op: str) -> torch.Tensor:
+        """The full-size float weight of candidate ``op``: its own, the pool, or T(pool) for Add."""
+        w = self.weights[self._key(op)]
+        return self.transform(w) if self.transform is not None and op.lower() == "add" else w
+
+    def bias(self, op: str) -> torch.Tensor:
+        if self.biases is None:
+            raise ValueError("this pool was built without biases (bias=False)")
+        return self.biases[self._key(op)]
+
+    def regularization_loss(self) -> torch.Tensor:
+        """The KL part of Eq. 5 (zero for the naive and no-sharing baselines)."""
+        if self.transform is None:
+            return self.weights[next(iter(self.weights))].new_zeros(())
+        return sharing_kl(self.weights["pool"], self.transform, self.kernel)
+
+
 class SharedConv2d(nn.Module):
-    """A layer whose Conv / Add / Shift candidates share weights (Fig. 4a); pick one with :meth:`set_op`.
+    """A layer whose Conv / Add / Shift candidates share weights (Fig. 4a, a :class:`SharedPool`); pick
+    one with :meth:`set_op`.
 
     ``forward(x, out_channels, in_channels)`` uses the front slice ``[:out, :in]`` of the weights
-    (elastic widths). Weights start from N(0, 1), the Conv view's KL target (and AdderNet's init);
-    a BatchNorm must follow the layer, as it follows every candidate in the supernets.
+    (elastic widths); the Shift view rounds the pool to powers of two. A BatchNorm must follow the
+    layer, as it follows every candidate in the supernets.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -228,10 +273,7 @@ class SharedConv2d(nn.Module):
         check_choice("kernel", kernel, KERNELS)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.sharing, self.kernel, self.eta = stride, padding, sharing, kernel, eta
-        shape = (out_channels, in_channels, kernel_size, kernel_size)
-        names = OPS if sharing == "none" else ("pool",)
-        self.weights = nn.ParameterDict({name: nn.Parameter(torch.randn(shape)) for name in names})
-        self.transform = make_kernel(kernel) if sharing == "heterogeneous" else None
+        self.pool = SharedPool((out_channels, in_channels, kernel_size, kernel_size), OPS, sharing, kernel=kernel)
         self.op = "conv"
 
     def set_op(self, op: str) -> "SharedConv2d":
@@ -243,13 +285,7 @@ class SharedConv2d(nn.Module):
     def view(self, op: str | None = None) -> torch.Tensor:
         """The full weight the candidate ``op`` (default: the active one) sees: pool, ``T(pool)`` or 2^p(pool)."""
         op = op or self.op
-        check_choice("op", op, OPS)
-        if self.sharing == "none":
-            w = self.weights[op]
-        elif op == "add" and self.transform is not None:
-            w = self.transform(self.weights["pool"])
-        else:
-            w = self.weights["pool"]
+        w = self.pool.view(op)
         return round_to_power_of_two(w) if op == "shift" else w
 
     def forward(self, x: torch.Tensor, out_channels: int | None = None, in_channels: int | None = None) -> torch.Tensor:
@@ -264,11 +300,9 @@ class SharedConv2d(nn.Module):
             return adder_conv2d(x, w, self.stride, self.padding, eta=self.eta)
         return F.conv2d(x, w, None, self.stride, self.padding)
 
-    def kl_loss(self) -> torch.Tensor:
+    def regularization_loss(self) -> torch.Tensor:
         """The KL part of Eq. 5 for this layer (zero for the naive and no-sharing baselines)."""
-        if self.transform is None:
-            return self.weights[next(iter(self.weights))].new_zeros(())
-        return sharing_kl(self.weights["pool"], self.transform, self.kernel)
+        return self.pool.regularization_loss()
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

@@ -123,9 +123,9 @@ class SharedLocal(nn.Module):
         conv2.set_op(block.lower())
         return F.relu(x + bn2(conv2(F.relu(bn1(conv1(x))))))
 
-    def kl_loss(self) -> torch.Tensor:
+    def regularization_loss(self) -> torch.Tensor:
         """Eq. (5) for this layer's pools (zero unless heterogeneous sharing)."""
-        return self.convs[0].kl_loss() + self.convs[1].kl_loss()
+        return self.convs[0].regularization_loss() + self.convs[1].regularization_loss()
 
 
 class SuperLayer(nn.Module):
@@ -173,7 +173,7 @@ class CVSupernet(_Backbone, Supernet):
         heterogeneous sharing)."""
         if self.sharing != "heterogeneous":
             return torch.zeros(())
-        terms = [layer.local.kl_loss() for stage in self._active_layers() for layer, block in stage
+        terms = [layer.local.regularization_loss() for stage in self._active_layers() for layer, block in stage
                  if block != "Attn"]
         return sum(terms) / len(terms) if terms else torch.zeros(())
 

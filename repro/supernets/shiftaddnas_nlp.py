@@ -31,7 +31,7 @@ from repro.cost.counting import Layer, LayerShape, register
 from repro.ops.adder import adder_linear
 from repro.ops.checks import check_choice
 from repro.ops.shift import round_to_power_of_two, shift_linear
-from repro.ops.weight_sharing import SHARING, make_kernel, sharing_kl
+from repro.ops.weight_sharing import SHARING, SharedPool
 from repro.spaces.base import Config
 from repro.supernets.base import Supernet
 from repro.spaces.shiftaddnas_nlp import (DECODER_LISTS, DECODER_TYPES, ENCODER_LISTS, ENCODER_TYPES, LOCAL_OPS,
@@ -83,16 +83,12 @@ class LocalMixer(nn.Module):
     argument), which the cost counter reads.
     """
 
-    def __init__(self, channels: int, kernel: int, ops: tuple[str, ...], sharing: str, causal: bool):
+    def __init__(self, channels: int, kernel: int, ops: tuple[str, ...], sharing: str, causal: bool,
+                 transform_kernel: str = "paper"):
         super().__init__()
-        check_choice("sharing", sharing, SHARING)
         self.kernel, self.ops, self.causal, self.sharing = kernel, ops, causal, sharing
-        shape = (channels, channels, kernel)
-        names = ops if sharing == "none" else ("pool",)
-        self.weights = nn.ParameterDict({n: nn.Parameter(torch.randn(shape)) for n in names})
-        self.biases = nn.ParameterDict({n: nn.Parameter(torch.zeros(channels)) for n in names})
+        self.pool = SharedPool((channels, channels, kernel), ops, sharing, kernel=transform_kernel, bias=True)
         self.norms = nn.ModuleDict({op: nn.LayerNorm(channels) for op in ops})
-        self.transform = make_kernel() if sharing == "heterogeneous" and "Add" in ops else None
         self.op: str | None = None
 
     def set_op(self, op: str) -> "LocalMixer":
@@ -100,16 +96,6 @@ class LocalMixer(nn.Module):
         check_choice("op", op, self.ops)
         self.op = op
         return self
-
-    def _key(self, op: str) -> str:
-        return op if self.sharing == "none" else "pool"
-
-    def effective_weight(self, op: str) -> torch.Tensor:
-        """The full-size float weight ``op`` uses (T applied for Add under heterogeneous sharing)."""
-        if op not in self.ops:
-            raise ValueError(f"this layer has no {op!r} op; valid: {self.ops}")
-        w = self.weights[self._key(op)]
-        return self.transform(w) if op == "Add" and self.transform is not None else w
 
     def forward(self, x: torch.Tensor, op: str, pad: torch.Tensor | None) -> torch.Tensor:
         self.set_op(op)
@@ -119,8 +105,8 @@ class LocalMixer(nn.Module):
             x = x.masked_fill(pad[..., None], 0.0)
         left = k - 1 if self.causal else (k - 1) // 2
         windows = F.pad(x, (0, 0, left, k - 1 - left)).unfold(1, k, 1).reshape(b, t, c * k)
-        w = self.effective_weight(op)[:c, :c].reshape(c, c * k)
-        bias = self.biases[self._key(op)][:c]
+        w = self.pool.view(op)[:c, :c].reshape(c, c * k)
+        bias = self.pool.bias(op)[:c]
         if op == "Conv":
             y = F.linear(windows, w, bias)
         elif op == "Shift":
@@ -131,9 +117,7 @@ class LocalMixer(nn.Module):
 
     def regularization_loss(self) -> torch.Tensor:
         """Eq. 5's KL terms: the pool to N(0, I) and T(pool) to Laplace(0, 1) (heterogeneous only)."""
-        if self.transform is None:
-            return self.weights[next(iter(self.weights))].new_zeros(())
-        return sharing_kl(self.weights["pool"], self.transform)
+        return self.pool.regularization_loss()
 
 
 @register(LocalMixer)
@@ -320,10 +304,10 @@ def copy_subnet_weights(supernet: ShiftAddNASTransformer, net: ShiftAddNASTransf
     """
     source = dict(supernet.named_parameters())
     for name, p in net.named_parameters():
-        if ".local.weights." in name or ".local.biases." in name:
+        if ".local.pool.weights." in name or ".local.pool.biases." in name:
             prefix, kind, op = name.rsplit(".", 2)
-            mixer: LocalMixer = supernet.get_submodule(prefix)
-            full = mixer.effective_weight(op) if kind == "weights" else mixer.biases[mixer._key(op)]
+            pool: SharedPool = supernet.get_submodule(prefix)
+            full = pool.view(op) if kind == "weights" else pool.bias(op)
         else:
             full = source[name]
         p.copy_(full[tuple(slice(0, n) for n in p.shape)])
