@@ -160,13 +160,22 @@ def fig2_outcome(fit: dict[str, float], n: int) -> Outcome:
 
 
 # ---------------------------------------------------------------- data and trainings (scaled)
-@lru_cache(maxsize=4)
 def datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None = None) -> tuple[Any, Any, Any]:
     """Train / validation (a held-out part of the training split: Algorithm 2 and every selection) / test.
 
     The paper's ViT spaces (3 x 224 x 224) read ImageNet through torchvision with DeiT's recipe
     (``val_subset`` training images held out for B, Sec. 4.1; ILSVRC val as the test set); the
-    scaled spaces read Fashion-MNIST."""
+    scaled spaces read Fashion-MNIST. Memoised per resolved ImageNet folder (a changed
+    ``$REPRO_IMAGENET`` is looked up again)."""
+    if get_space(cfg.space).in_chans == 3:
+        from repro.data.imagenet import find_root
+
+        imagenet_root = str(find_root("val", imagenet_root))
+    return _datasets(cfg, seed, imagenet_root)
+
+
+@lru_cache(maxsize=4)
+def _datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None) -> tuple[Any, Any, Any]:
     space = get_space(cfg.space)
     if space.in_chans == 3:
         from repro.data import vision
