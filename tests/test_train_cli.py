@@ -105,6 +105,12 @@ def test_every_study_runs_two_steps_of_its_paper_configuration(fake_data, name):
     assert (result["study"], result["profile"], result["max_steps"], result["world_size"]) == (name, "paper", 2, 1)
     assert (folder / "checkpoint.pt").exists()
     assert _steps_logged(folder) == [0, 1]
+    if name.endswith(("retrain", "eval")):  # the trained architecture, as an architecture file
+        from repro.spaces.arch_files import read_arch
+
+        arch = read_arch(folder / "arch.json")
+        assert arch.kind == {"shiftaddnas-cv-retrain": "shiftaddnas-cv", "bitshift-eval": "darts-genotype"}.get(
+            name, "shiftaddnas-nlp")
 
 
 def test_a_killed_run_resumes_and_a_checkpoint_is_never_overwritten(fake_data, capsys):
@@ -180,3 +186,18 @@ def test_a_finished_retraining_is_scored_on_the_test_set(fake_data, name, steps)
     else:
         assert 0 <= result["sacre_bleu"] <= 100 and 0 <= result["hat_bleu"] <= 100
         assert set(result["bleu_labels"]) == {"sacre_bleu", "hat_bleu"}
+
+
+def test_a_study_architecture_file_resumes_and_is_costed(fake_data, capsys):
+    from repro.cost import cli as cost_cli
+
+    out = fake_data / "out"
+    args = ["shiftaddnas-cv-retrain", "--profile", "smoke", "--device", "cpu", "--out", str(out)]
+    assert cli.main([*args, "--max-steps", "1"]) == 0
+    arch = out / "shiftaddnas-cv-retrain" / "arch.json"
+    first = arch.read_text()
+    assert cli.main([*args, "--max-steps", "2", "--resume"]) == 0  # reads its own arch.json back
+    assert arch.read_text() == first
+    capsys.readouterr()
+    assert cost_cli.main(["--arch", str(arch), "--json"]) == 0
+    assert "params" in capsys.readouterr().out

@@ -85,13 +85,6 @@ def _shape(ds: Dataset) -> tuple[int, int]:
     return ds[0][0].shape[0], len(base.classes)
 
 
-def genotype_from_dict(data: dict) -> Genotype:
-    """A :class:`Genotype` from its JSON form (``dataclasses.asdict``: lists of ``[op, input]``)."""
-    if isinstance(data, Genotype):
-        return data
-    return Genotype(**{kind: tuple((str(op), int(src)) for op, src in data[kind]) for kind in ("normal", "reduce")})
-
-
 # ---------------------------------------------------------------- searches
 
 def search_config(cfg: BitshiftConfig, train: TensorDataset, seed: int, *, l2r: bool = True,

@@ -97,25 +97,22 @@ def _write_json(path: Path, data: Any) -> None:
         tmp.replace(path)
 
 
-def _read_arch(options: TrainOptions, folder: Path, default: Callable[[], Any], validate: Callable[[Any], Any]) -> Any:
-    """The architecture a retraining trains: ``--arch FILE``, else the one of an earlier run in
-    ``folder`` (a resumed run keeps it), else ``default()``; validated, written to ``arch.json``."""
+def _read_arch(options: TrainOptions, folder: Path, kind: str, scale: str | None, default: Callable[[], Any]) -> Any:
+    """The architecture a retraining trains: ``--arch FILE`` (an architecture file of
+    :mod:`repro.spaces.arch_files`, or a raw config of ``kind``), else the one of an earlier run in
+    ``folder`` (a resumed run keeps it), else ``default()``; validated and written to ``arch.json``."""
+    from repro.spaces.arch_files import read_arch, validate, write_arch
+
     path = options.arch or (folder / "arch.json" if (folder / "arch.json").exists() else None)
-    if path is not None:
-        try:
-            arch = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise StudyError(f"--arch {path}: cannot be read as JSON ({err}); give the file a study wrote "
-                             "(arch.json) or a search result") from err
-    else:
-        arch = default()
     try:
-        arch = validate(arch)
+        config = (read_arch(path, kind=kind).config if path is not None else default())
+        config = validate(kind, config, scale)[0]
     except (KeyError, ValueError, TypeError) as err:
         where = f"--arch {path}" if path is not None else "the study's default architecture"
-        raise StudyError(f"{where}: not an architecture of this space ({err})") from err
-    _write_json(folder / "arch.json", arch)
-    return arch
+        raise StudyError(f"{where}: not a {kind} architecture at scale {scale} ({err})") from err
+    if distributed.is_main():
+        write_arch(folder / "arch.json", kind, config, **({"scale": scale} if scale else {}), study=folder.name)
+    return config
 
 
 def _summary(res: Any, **extra: Any) -> dict:
@@ -188,12 +185,9 @@ def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
     exp = cv.CVExperiment.from_profile(profile)
     space = exp.space
 
-    def validate(config: Any) -> Any:
-        space.validate(config)
-        return config
     def default() -> Any:  # at paper scale the paper's searched subnet (Fig. 8), else a seeded sample
         return PAPER_FIG8 if exp.scale == "paper" else space.sample(random.Random(profile.seed))
-    config = _read_arch(options, folder, default, validate)
+    config = _read_arch(options, folder, "shiftaddnas-cv", exp.scale, default)
     torch.manual_seed(profile.seed)
     net = CVNet(space.dims, config)
     batches, loss = _cv_data(profile)
@@ -289,10 +283,7 @@ def _nlp_retrain(pair: str) -> Callable:
 
         cfg, space = profile.nlp, nlp._space(profile)
 
-        def validate(config: Any) -> Any:
-            space.validate(config)
-            return config
-        config = _read_arch(options, folder, space.transformer, validate)
+        config = _read_arch(options, folder, "shiftaddnas-nlp", cfg.scale, space.transformer)
         data = _nlp_data(profile, pair)
         torch.manual_seed(profile.seed)
         net = standalone(config, space.dims, data.vocab_size, dropout=cfg.dropout)
@@ -345,9 +336,13 @@ def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> di
     scfg = bitshift.search_config(profile.bitshift, train, profile.seed)
     res = dots.search(scfg, bitshift.search_data(train, test), Checkpoint(folder / "checkpoint.pt"),
                       device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
-    genotype = asdict(res.genotype)
-    _write_json(folder / "genotype.json", genotype)
-    return {"genotype": genotype, "epochs": len(res.history), "wall_clock_s": round(res.seconds, 2)}
+    from repro.spaces.arch_files import write_arch
+
+    if distributed.is_main():
+        cifar = profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
+        write_arch(folder / "genotype.json", "darts-genotype", res.genotype, **({"scale": cifar} if cifar else {}),
+                   study=folder.name, finished=options.max_steps is None)
+    return {"genotype": asdict(res.genotype), "epochs": len(res.history), "wall_clock_s": round(res.seconds, 2)}
 
 
 @study("bitshift-eval", "ShiftNAS bit-shift: the searched cell (--arch, else bitshift-search's genotype) "
@@ -361,8 +356,11 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
         if not searched.exists():
             raise StudyError(f"no searched cell: run `python -m repro train bitshift-search` with the same --out "
                              f"first (it writes {searched}), or pass --arch GENOTYPE.json")
-        return json.loads(searched.read_text())
-    genotype = _read_arch(options, folder, default, bitshift.genotype_from_dict)
+        from repro.spaces.arch_files import read_arch
+
+        return read_arch(searched, kind="darts-genotype").config
+    cifar = profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
+    genotype = _read_arch(options, folder, "darts-genotype", cifar, default)
     train, test = _bitshift_data(profile)
     spec = bitshift.TrainSpec("ShiftNAS", "shift", genotype, profile.bitshift.batch_size)
     res = bitshift.fit_network(spec, profile.bitshift, train, test, profile.seed, Checkpoint(folder / "checkpoint.pt"),
