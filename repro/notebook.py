@@ -43,6 +43,13 @@ class Context:
     def save_table(self, df, name: str, **kw) -> list[Path]:
         return outputs.save_table(df, name, self.out, **kw)
 
+    def save_arch(self, name: str, kind: str, config, **meta) -> Path:
+        """A searched architecture as ``archs/<name>.json`` (:mod:`repro.spaces.arch_files`): loaded back by
+        ``python -m repro cost --arch`` and ``python -m repro train ... --arch``."""
+        from repro.spaces.arch_files import write_arch
+
+        return write_arch(self.out / "archs" / f"{name}.json", kind, config, profile=self.profile.name, **meta)
+
     def record(self, artifact_id: str, measured: str, evidence: Evidence, **numbers) -> Path:
         """Write the artifact's result; the verdict is ``evidence.verdict`` (:mod:`repro.evidence`)."""
         return artifacts.record(artifact_id, measured, evidence, out_dir=self.out,

@@ -54,6 +54,11 @@ ctx.record("sa-fig2", measured="both supernets drawn from the paper-scale space 
 
 # %%
 nlp_results = {pair: nlp.run_search_and_retrain(ctx.profile, pair) for pair in PAIRS}
+for pair, res in nlp_results.items():  # every searched subnet, as an architecture file
+    for s in res["searches"]:
+        ctx.save_arch(f"sa-nlp-{pair}-searched-{s['budget_flops'] / 1e6:.0f}mflops", "shiftaddnas-nlp", s["config"],
+                      scale=ctx.profile.nlp.scale, pair=pair, budget_flops=int(s["budget_flops"]),
+                      valid_loss=float(s["valid_loss"]))
 ev5, summary = nlp.trade_off_evidence(ctx.profile, nlp_results)
 fig = nlp.draw_fig5(ctx.profile, nlp_results)
 ctx.save_figure(fig, "sa-fig5")
@@ -111,6 +116,8 @@ for q in (0.25, 0.5):
     retrained = cv.train_standalone(cv_exp, found["best"])
     searched.append({"label": f"ShiftAddNAS (ours), MACs <= {found['macs_budget'] / 1e6:.2f}M (q={q})",
                      "config": found["best"], "test_acc": retrained["test_acc"]})
+    ctx.save_arch(f"sa-cv-searched-q{int(100 * q)}", "shiftaddnas-cv", found["best"], scale=cv_exp.scale,
+                  macs_budget=int(found["macs_budget"]), test_acc=float(retrained["test_acc"]))
 predictor = cv.latency_predictor_check(cv_exp, ctx.profile.supernet.predictor_samples)
 t4 = cv.table4(searched, ctx.profile.name, cv_exp.scale)
 ctx.save_table(t4, "sa-table4", caption="ImageNet comparison (reported) with our counted ops of the paper-scale "

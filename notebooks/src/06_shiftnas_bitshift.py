@@ -35,6 +35,10 @@ counted = bs.table2()
 verdicts = bs.verdicts(run, counted)
 print("ShiftNAS cell:", run.shiftnas.genotype)
 print("DARTS-strategy cell:", run.darts.genotype)
+for seed_run in run.seeds:  # every searched cell, as an architecture file
+    for strategy, result in (("shiftnas", seed_run.shiftnas), ("darts", seed_run.darts)):
+        ctx.save_arch(f"bs-{strategy}-seed{seed_run.seed}", "darts-genotype", result.genotype,
+                      dataset=ctx.profile.bitshift.dataset, seed=seed_run.seed)
 
 # %% [markdown]
 # ## bs-fig1 · the method, drawn from the phases the search runs

@@ -159,6 +159,9 @@ ctx.save_figure(X.plot_generator(space), "ps-fig3")
 ctx.record("ps-fig3", "the generator's first decisions and the heads prefix-mask matrix of the scaled space",
            evidence.not_applicable("a diagram"))
 ctx.save_figure(X.plot_architectures(space, runs[0].curves["shift"]), "ps-fig10")
+for _, row in runs[0].curves["shift"].iterrows():  # the generator's subnet per bin, as architecture files
+    ctx.save_arch(f"ps-shift-bin{int(row['bin'])}", "autoformer-vit", row["config"], scale=cfg.space,
+                  target_gflops=float(row["target_g"]), gflops=float(row["flops_g"]), seed=runs[0].seed)
 ctx.record("ps-fig10", "our generator's subnet per bin (the paper's searched ImageNet models are described only "
            "in its Fig. 10)", evidence.not_applicable("a diagram"))
 
