@@ -7,17 +7,14 @@ Layout (the usual one; the validation images sorted into class folders too)::
 
 ``<root>`` is the ``root`` argument, else ``$REPRO_IMAGENET``, else ``data/imagenet`` (a user-set one
 is used alone: a wrong one is an error, never replaced by another copy). Classes are
-the sorted folder names of ``train/``, so labels agree between splits. Images are decoded with
-Pillow (no torchvision): the shorter side resized to ``resize``, then a centre crop of
-``image_size`` (``val``) or a random crop and horizontal flip (``train``), standardised per channel.
+the sorted folder names of ``train/``, so labels agree between splits. This module finds, checks
+(:func:`verify`) and decodes (:func:`decode`, a corrupt file named); the dataset with its transforms
+(DeiT's recipe through timm and torchvision) is :func:`repro.data.vision.imagenet_dataset`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from repro.data.errors import DataError, DatasetNotFound, search_dirs
 from repro.paths import DATA_DIR
@@ -61,50 +58,10 @@ def decode(path: Path):
                         "delete or replace the file (copy it again from the ILSVRC-2012 archive)") from err
 
 
-class ImageFolder(Dataset):
-    """``(image, label)`` of a class-per-folder tree; images decoded lazily with Pillow."""
-
-    def __init__(self, folder: Path, classes: list[str], image_size: int, resize: int, train: bool):
-        if resize < image_size:
-            raise ValueError(f"resize ({resize}) must be at least image_size ({image_size})")
-        self.classes, self.image_size, self.resize, self.train = classes, image_size, resize, train
-        index = {c: i for i, c in enumerate(classes)}
-        self.samples = [(p, index[p.parent.name]) for c in classes if (folder / c).is_dir()
-                        for p in sorted((folder / c).iterdir()) if p.suffix.lower() in EXTENSIONS]
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        path, label = self.samples[i]
-        pil = _pil()
-        image = decode(path)
-        w, h = image.size
-        scale = self.resize / min(w, h)
-        image = image.resize((max(self.resize, round(w * scale)), max(self.resize, round(h * scale))),
-                             pil.Resampling.BILINEAR)
-        x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        free_h, free_w = x.shape[1] - self.image_size, x.shape[2] - self.image_size
-        if self.train:
-            top, left = int(torch.randint(free_h + 1, ())), int(torch.randint(free_w + 1, ()))
-        else:
-            top, left = free_h // 2, free_w // 2
-        x = x[:, top: top + self.image_size, left: left + self.image_size]
-        if self.train and bool(torch.rand(()) < 0.5):
-            x = x.flip(2)
-        x = (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)
-        return x, label
-
-
-def load_imagenet(split: str = "train", root: str | Path | None = None, *, image_size: int = 224,
-                  resize: int = 256) -> ImageFolder:
-    """The ``train`` or ``val`` split as a Dataset of standardised (3, image_size, image_size) tensors."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
-    base = find_root(split, root)
-    _pil()  # fail now, not in the first batch, when Pillow is missing
-    classes = sorted(p.name for p in (base / "train").iterdir() if p.is_dir())
-    return ImageFolder(base / split, classes, image_size, resize, train=split == "train")
+def _images(folder: Path, classes: list[str]) -> list[Path]:
+    """The image files of ``folder``'s class folders, in class then name order."""
+    return [p for c in classes if (folder / c).is_dir() for p in sorted((folder / c).iterdir())
+            if p.suffix.lower() in EXTENSIONS]
 
 
 def verify(root: str | Path | None = None) -> str:
@@ -118,11 +75,11 @@ def verify(root: str | Path | None = None) -> str:
                         "give both splits the same class folders")
     sizes = {}
     for split in SPLITS:
-        ds = ImageFolder(base / split, classes[split], 1, 1, train=False)
-        empty = sorted(set(classes[split]) - {p.parent.name for p, _ in ds.samples})
+        images = _images(base / split, classes[split])
+        empty = sorted(set(classes[split]) - {p.parent.name for p in images})
         if empty:
             raise DataError(base / split / empty[0], f"holds no {'/'.join(EXTENSIONS)} image "
                             f"({len(empty)} such class folders)", "copy the class's images into it")
-        decode(ds.samples[0][0])
-        sizes[split] = len(ds)
+        decode(images[0])
+        sizes[split] = len(images)
     return f"{base} ({len(classes['train'])} classes; train {sizes['train']}, val {sizes['val']} images)"
