@@ -255,3 +255,12 @@ def test_seed_stratified_correlation_decides_a_clear_ranking_and_not_noise():
     assert clear.verdict == "holds" and clear.effect > 0.7 and clear.n == 30
     noise = seed_stratified_correlation([(a, rng.normal(size=10)) for a in x], resamples=300)
     assert noise.ci[0] < 0.0 < noise.ci[1] and noise.verdict == "inconclusive"
+
+
+def test_accumulation_takes_several_batches_per_step_and_keeps_the_epoch_schedule():
+    """4 batches an epoch, 2 accumulated per step: 2 steps an epoch, B recorded at the epoch ends."""
+    out, rec = _train(TrainConfig(**{**SHIFT.__dict__, "update_every": 1}), accumulate=2)
+    assert len(out.losses) == 4 and sorted(rec.weights) == [1, 2, 3, 4]
+    assert [s for s, _ in out.probs] == [0, 1, 2, 2, 3, 4, 4]   # start, every update (q = 1), epoch ends
+    with pytest.raises(ConfigError, match="shorter than one step"):
+        _train(SHIFT, accumulate=5)

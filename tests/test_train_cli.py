@@ -28,7 +28,8 @@ SHRINK = {
     "shiftaddnas-cv": ["supernet.batch_size=2", "supernet.image_size=32"],
     "shiftaddnas-nlp": ["nlp.batch_size=256", "data.spm_vocab_size=100"],
     "bitshift": ["bitshift.batch_size=2"],
-    "probshift": ["probshift.batch_size=2", "probshift.val_subset=2", "probshift.generator_warm_steps=2"],
+    "probshift": ["probshift.batch_size=2", "probshift.val_subset=2", "probshift.generator_warm_steps=2",
+                  "probshift.gpus=2"],  # 2 accumulated micro-batches per step (the paper's 8 need more images)
 }
 
 

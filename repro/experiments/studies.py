@@ -387,7 +387,8 @@ def _probshift_supernet(space: str | None) -> Callable:
         res = ps.train_supernet(net, spc, bins, _loader(train, cfg.batch_size, profile, shuffle=True),
                                 _loader(val, cfg.batch_size, profile, shuffle=False), tcfg, gen,
                                 Checkpoint(folder / "checkpoint.pt"), device=options.device, stop_at=options.max_steps,
-                                metrics=folder / "metrics.jsonl", ckpt_every=max(10, len(train) // cfg.batch_size // 10))
+                                metrics=folder / "metrics.jsonl", accumulate=accumulation(cfg.gpus),
+                                ckpt_every=max(10, len(train) // cfg.batch_size // 10))
         return {"steps": len(res.losses), "final_loss": res.losses[-1] if res.losses else None,
                 "probs": res.probs[-1][1] if res.probs else None, "wall_clock_s": round(res.seconds, 2)}
     return run

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 from repro.cache import Checkpoint
 from repro.profiles import ConfigError
 from repro.search.generator import ArchitectureGenerator, resource_loss, row
-from repro.train import engine
+from repro.train import distributed, engine
 
 MODES = ("uniform", "generator", "shift")
 DIRECTIONS = ("paper", "reversed")
@@ -246,7 +246,7 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
                    cfg: TrainConfig, gen: ArchitectureGenerator | None = None,
                    ckpt: Checkpoint | None = None, *, device: str = "auto", stop_at: int | None = None,
                    metrics: Path | None = None, ckpt_every: int | None = None,
-                   hooks: Sequence[engine.Hook] = ()) -> TrainResult:
+                   hooks: Sequence[engine.Hook] = (), accumulate: int = 1) -> TrainResult:
     """Algorithm 1 (``mode`` shift / generator, with ``gen``, e.g. warmed by ``train_on_resource_loss``)
     or uniform sampling, on the training engine (:func:`repro.train.engine.run`).
 
@@ -258,19 +258,27 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
     Resumable through ``ckpt`` (every ``ckpt_every`` steps, default once per epoch, and at the
     stop): the train loader must give the same epochs in a rerun (a seeded shuffle, as
     :func:`repro.train.basic.loader`). ``stop_at`` stops after that many steps (``--max-steps``);
-    ``metrics`` is the engine's JSON-lines log; ``hooks`` run after the run's own.
+    ``metrics`` is the engine's JSON-lines log; ``hooks`` run after the run's own. A step takes
+    ``world x accumulate`` batches of ``train`` (under ``torchrun``, and with ``accumulate`` to keep
+    the paper's global batch on fewer GPUs), each with its own target and subnet, so an epoch is
+    ``len(train) // (world x accumulate)`` steps.
     """
     if (gen is None) != (cfg.mode == "uniform"):
         raise ConfigError(f"mode {cfg.mode!r} {'takes no' if cfg.mode == 'uniform' else 'needs a'} generator")
     if len(train) < 1 or len(val) < 1 or val.batch_size is None:
         raise ConfigError(f"train and val need at least one batch and val a batch_size (a DataLoader built with "
                           f"batch_size=...), got {len(train)} and {len(val)} batches, val.batch_size={val.batch_size}")
+    steps_per_epoch = len(train) // (distributed.world_size() * accumulate)
+    if steps_per_epoch < 1:
+        raise ConfigError(f"an epoch of {len(train)} batches is shorter than one step of "
+                          f"{distributed.world_size()} processes x {accumulate} accumulated batches: "
+                          "use a smaller batch or fewer processes")
     model = _Joint(net, gen).to(engine.resolve_device(device))
     groups = [{"params": list(net.parameters()), "lr": cfg.lr, "weight_decay": cfg.weight_decay}]
     if gen is not None:
         groups.append({"params": list(gen.parameters()), "lr": cfg.generator_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(groups)
-    book = _Bookkeeping(model, space, bins, val, cfg, len(train))
+    book = _Bookkeeping(model, space, bins, val, cfg, steps_per_epoch)
 
     def batches() -> Iterator:
         for _ in range(cfg.epochs):
@@ -287,8 +295,9 @@ def train_supernet(net: nn.Module, space: Any, bins: FlopsBins, train: DataLoade
         return (F.cross_entropy(joint.supernet(x, joint.supernet.masks(pol)), y)
                 + cfg.lam * resource_loss(flops, target, bins.width).to(x.device))
 
-    run_cfg = engine.RunConfig(steps=cfg.epochs * len(train), device=device, seed=cfg.seed, stop_at=stop_at,
-                               ckpt_every=ckpt_every or len(train), desc=f"{cfg.mode} supernet")
+    run_cfg = engine.RunConfig(steps=cfg.epochs * steps_per_epoch, device=device, seed=cfg.seed, stop_at=stop_at,
+                               accumulate=accumulate, ckpt_every=ckpt_every or steps_per_epoch,
+                               desc=f"{cfg.mode} supernet")
     res = engine.run(model, optimizer, batches, loss_fn, run_cfg, hooks=[book, *hooks], ckpt=ckpt, metrics=metrics)
     return TrainResult(cfg, _to(net.state_dict(), "cpu"), _to(gen.state_dict(), "cpu") if gen is not None else None,
                        probs=list(book.probs), losses=list(res.losses), snapshots=dict(book.snapshots),
