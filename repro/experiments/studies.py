@@ -148,7 +148,8 @@ def _cv_data(profile: Profile) -> tuple[Callable, Callable]:
     data = vision.imagenet_dataset("train", profile.data.imagenet_root, image_size=s.image_size or dims.input_size,
                                    train_recipe="deit")
     stream = vision.batch_stream(data, vision.LoaderConfig(batch_size=s.batch_size, workers=profile.data.workers,
-                                                           pin_memory=True, drop_last=True, seed=profile.seed))
+                                                           pin_memory=torch.cuda.is_available(), drop_last=True,
+                                                           seed=profile.seed))
     mix = vision.mixup_fn(dims.num_classes)
 
     def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
