@@ -12,7 +12,8 @@ The bottom layer of the package: it imports nothing from :mod:`repro`.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any, Callable, TypeVar
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, TypeVar
 
 T = TypeVar("T")
 
@@ -36,9 +37,15 @@ def register(kind: str, name: str | None = None) -> Callable[[T], T]:
     return deco
 
 
+def table(kind: str) -> Mapping[str, Any]:
+    """A live, read-only view of ``kind``'s names and objects, in registration order (empty until the
+    first registration)."""
+    return MappingProxyType(_TABLES.setdefault(kind, {}))
+
+
 def kinds() -> list[str]:
     """The kinds that have at least one registered name."""
-    return sorted(_TABLES)
+    return sorted(k for k, t in _TABLES.items() if t)
 
 
 def list_names(kind: str, pattern: str = "*") -> list[str]:

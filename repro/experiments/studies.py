@@ -30,7 +30,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from repro.cache import Checkpoint, cached
+from repro import registry
+from repro.cache import Checkpoint, atomic_write_text, cached
 from repro.profiles import ConfigError, Profile
 from repro.train import distributed
 
@@ -60,15 +61,14 @@ class Study:
     run: Callable[[Profile, TrainOptions, Path], dict]
 
 
-STUDIES: dict[str, Study] = {}
+#: The registered studies (:mod:`repro.registry`, kind ``"study"``), in definition order.
+STUDIES = registry.table("study")
 
 
 def study(name: str, description: str) -> Callable:
     """Register a study function ``fn(profile, options, folder) -> dict`` under ``name``."""
     def register(fn: Callable[[Profile, TrainOptions, Path], dict]) -> Callable:
-        if name in STUDIES:
-            raise ValueError(f"study {name!r} registered twice")
-        STUDIES[name] = Study(name, description, fn)
+        registry.register("study", name)(Study(name, description, fn))
         return fn
     return register
 
@@ -90,11 +90,6 @@ def _run(options: TrainOptions, folder: Path, gpus: int) -> dict[str, Any]:
             "device": options.device, "stop_at": options.max_steps, "accumulate": accumulation(gpus)}
 
 
-def _write_json(path: Path, data: Any) -> None:
-    if distributed.is_main():
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-        tmp.replace(path)
 
 
 def _read_arch(options: TrainOptions, folder: Path, kind: str, scale: str | None, default: Callable[[], Any]) -> Any:
@@ -328,6 +323,11 @@ def _bitshift_data(profile: Profile):
     return bitshift.subset(train, cfg.train_subset, profile.seed), bitshift.subset(test, cfg.test_subset, profile.seed)
 
 
+def _genotype_scale(profile: Profile) -> str | None:
+    """The evaluation network a searched cell is built for: the CIFAR of the profile (none for Fashion-MNIST)."""
+    return profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
+
+
 @study("bitshift-search", "ShiftNAS bit-shift cell search, DOTS's four stages (Sec. 4; CIFAR-10/100 at paper scale)")
 def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> dict:
     from repro.experiments import bitshift
@@ -340,7 +340,7 @@ def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> di
     from repro.spaces.arch_files import write_arch
 
     if distributed.is_main():
-        cifar = profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
+        cifar = _genotype_scale(profile)
         write_arch(folder / "genotype.json", "darts-genotype", res.genotype, **({"scale": cifar} if cifar else {}),
                    study=folder.name, finished=options.max_steps is None)
     return {"genotype": asdict(res.genotype), "epochs": len(res.history), "wall_clock_s": round(res.seconds, 2)}
@@ -360,8 +360,7 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
         from repro.spaces.arch_files import read_arch
 
         return read_arch(searched, kind="darts-genotype").config
-    cifar = profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
-    genotype = _read_arch(options, folder, "darts-genotype", cifar, default)
+    genotype = _read_arch(options, folder, "darts-genotype", _genotype_scale(profile), default)
     train, test = _bitshift_data(profile)
     spec = bitshift.TrainSpec("ShiftNAS", "shift", genotype, profile.bitshift.batch_size)
     res = bitshift.fit_network(spec, profile.bitshift, train, test, profile.seed, Checkpoint(folder / "checkpoint.pt"),
@@ -417,5 +416,6 @@ def run_study(name: str, profile: Profile, options: TrainOptions) -> dict:
     result = STUDIES[name].run(profile, options, folder)
     result = {"study": name, "profile": profile.name, "device": options.device, "max_steps": options.max_steps,
               "world_size": distributed.world_size(), **result}
-    _write_json(folder / "result.json", result)
+    if distributed.is_main():
+        atomic_write_text(folder / "result.json", json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
     return result

@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from repro.cache import atomic_write_text
 from repro.data.errors import DataError
 from repro.spaces.autoformer import get_space
 from repro.spaces.base import InvalidConfig
@@ -146,11 +147,7 @@ def write_arch(path: str | Path, kind: str, config: Any, **meta: Any) -> Path:
         text = json.dumps(arch.to_json(), indent=2, sort_keys=True) + "\n"
     except TypeError as err:
         raise InvalidConfig(f"meta of {path} must hold JSON values (str, numbers, lists, dicts): {err}") from err
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def read_arch(path: str | Path, kind: str | None = None) -> ArchFile:
