@@ -18,16 +18,14 @@ from torch import nn
 from repro.cost.counting import count
 from repro.cost.eyeriss import BITS, ENERGY_MODELS, HardwareConfig, layers_cost
 
-NLP_EXCLUDE = ("embed_tokens", "output_projection")  # HAT's convention, module names of repro.supernets.shiftaddnas_nlp
 DARTS_NETWORKS = {"cifar10": ((1, 3, 32, 32), 10), "cifar100": ((1, 3, 32, 32), 100), "imagenet": ((1, 3, 224, 224), 1000)}
 
 
 def _counted(model: nn.Module, example: tuple, hw: HardwareConfig, exclude: tuple[str, ...] = ()) -> dict:
-    """Params, MACs and their split, FLOPs, effective FLOPs and the dataflow model's energy and latency."""
-    c = count(model, example, exclude=exclude)
-    net = layers_cost(c.shapes(), hw)
-    return {"params": c.params, "macs": c.macs, "flops": c.flops, "effective_flops": c.effective_flops(hw.bits),
-            "mult": c.mult, "add": c.add, "shift": c.shift, "energy_mj": net.energy_mj, "latency_ms": net.latency_ms}
+    """The zoo's numbers (:func:`repro.cost.zoo.counts_cost`) of one forward pass of ``model``."""
+    from repro.cost.zoo import counts_cost
+
+    return counts_cost(count(model, example, exclude=exclude), hw)
 
 
 def hat_cost(path: Path, hw: HardwareConfig, tokens: int) -> dict:
@@ -72,12 +70,13 @@ def arch_cost(path: Path, hw: HardwareConfig, scale: str | None, kind: str | Non
             out = _counted(CVNet(d, config).eval(), (1, d.in_channels, d.input_size, d.input_size), hw)
         elif arch.kind == "shiftaddnas-nlp":
             from repro.spaces.shiftaddnas_nlp import ShiftAddNASNLPSpace
+            from repro.cost.zoo import HAT_EXCLUDE
             from repro.supernets.shiftaddnas_nlp import standalone
 
             space = ShiftAddNASNLPSpace(scale)
             d = space.dims
             example = (torch.full((1, d.src_len), 4, dtype=torch.long), torch.full((1, d.tgt_len), 4, dtype=torch.long))
-            out = _counted(standalone(config, d, 8, dropout=0.0).eval(), example, hw, NLP_EXCLUDE)
+            out = _counted(standalone(config, d, 8, dropout=0.0).eval(), example, hw, HAT_EXCLUDE)
             out.update(params=space.params(config), flops=space.flops(config),
                        effective_flops=space.flops(config) * (hw.bits / 32) ** 2)
         elif arch.kind == "darts-genotype":
@@ -94,7 +93,9 @@ def arch_cost(path: Path, hw: HardwareConfig, scale: str | None, kind: str | Non
 
             space = get_space(scale)
             out = _counted(ViTSubnet(space, config).eval(), (1, space.in_chans, space.img_size, space.img_size), hw)
-    notes = {"shiftaddnas-nlp": "HAT: no embeddings or output projection; 30 source + 30 target tokens",
+    from repro.cost.zoo import HAT
+
+    notes = {"shiftaddnas-nlp": HAT.note,
              "darts-genotype": f"the {scale} evaluation network of the bit-shift paper, {arch.meta.get('domain', 'shift')} domain"}
     return {"model": str(path), "kind": arch.kind, "scale": scale, "bits": hw.bits, **out,
             "conventions": notes.get(arch.kind, ""), "meta": arch.meta}

@@ -101,19 +101,25 @@ def counts(name: str, resolution: int | None = None) -> OpCounts:
     return _counts(name, resolution)
 
 
+def counts_cost(c: OpCounts, hw: HardwareConfig) -> dict:
+    """Params, MACs and their split, FLOPs, effective FLOPs at ``hw.bits``, and the dataflow model's
+    energy (mJ) and latency (ms) of counted layers."""
+    net = layers_cost(c.shapes(), hw)
+    return {"params": c.params, "macs": c.macs, "flops": c.flops, "effective_flops": c.effective_flops(hw.bits),
+            "mult": c.mult, "add": c.add, "shift": c.shift, "energy_mj": net.energy_mj, "latency_ms": net.latency_ms}
+
+
 def cost(name: str, bits: int = 32, resolution: int | None = None, hw: HardwareConfig | None = None) -> dict:
     """Counts, FLOPs, effective FLOPs at ``bits``, and the dataflow model's energy (mJ) and latency (ms)."""
-    c = counts(name, resolution)
-    hw = replace(hw or HardwareConfig(), bits=bits)
-    net = layers_cost(c.shapes(), hw)
     e = entry(name)
-    return {"model": name, "bits": bits, "input_shape": list(e.shape(resolution)), "params": c.params,
-            "macs": c.macs, "flops": c.flops, "effective_flops": c.effective_flops(bits), "mult": c.mult,
-            "add": c.add, "shift": c.shift, "energy_mj": net.energy_mj, "latency_ms": net.latency_ms,
+    return {"model": name, "bits": bits, "input_shape": list(e.shape(resolution)),
+            **counts_cost(counts(name, resolution), replace(hw or HardwareConfig(), bits=bits)),
             "conventions": e.conventions.note}
 
 
 HAT = Conventions(note="HAT: no embeddings or output projection; 30 source + 30 target tokens")
+#: The same convention on the ShiftAddNAS NLP networks (repro.supernets.shiftaddnas_nlp): module names left out.
+HAT_EXCLUDE = ("embed_tokens", "output_projection")
 MULT_FREE = Conventions(note="first conv and classifier stay multiplications (as in the AdderNet / DeepShift papers)")
 OUR_READING = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
 MOBILE = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"

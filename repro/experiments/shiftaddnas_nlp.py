@@ -53,7 +53,6 @@ from repro.train import one_shot
 from repro.train.one_shot import train_one_shot, train_steps
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # source, target input, target output
-COST_EXCLUDE = ("embed_tokens", "output_projection")  # HAT's counting convention
 
 
 @dataclass
@@ -258,7 +257,7 @@ def subnet_costs(model: nn.Module, config: Config, space: ShiftAddNASNLPSpace) -
     """Params and FLOPs (HAT convention) and Eyeriss energy / latency of one 30+30-token pass."""
     d = space.dims
     example = (torch.full((1, d.src_len), 4, dtype=torch.long), torch.full((1, d.tgt_len), 4, dtype=torch.long))
-    cost = network_cost(model, example, bits=32, exclude=COST_EXCLUDE)
+    cost = network_cost(model, example, bits=32, exclude=zoo.HAT_EXCLUDE)
     return {"params": space.params(config), "flops": space.flops(config), "energy_mj": cost.energy_mj,
             "latency_ms": cost.latency_ms}
 
