@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-LOWER_PACKAGES = ("repro/ops", "repro/spaces", "repro/supernets", "repro/cost")
+LOWER_PACKAGES = ("repro/ops", "repro/spaces", "repro/supernets", "repro/models", "repro/cost")
 UPPER_PACKAGES = ("repro.search", "repro.experiments")
 
 def _module_name(path: Path) -> str:
