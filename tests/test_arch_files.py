@@ -13,6 +13,7 @@ from repro.data.errors import DataError
 from repro.spaces.arch_files import KINDS, ArchFile, read_arch, validate, write_arch
 from repro.spaces.autoformer import get_space
 from repro.spaces.base import InvalidConfig
+from repro.spaces.bignas_cnn import SPACES as CNN_SPACES
 from repro.spaces.darts import PAPER_GENOTYPES, Genotype
 from repro.spaces.shiftaddnas_cv import PAPER_FIG8, ShiftAddNASCVSpace
 from repro.spaces.shiftaddnas_nlp import ShiftAddNASNLPSpace
@@ -21,8 +22,9 @@ GENOTYPE = PAPER_GENOTYPES["cifar10"]
 NLP_TINY = ShiftAddNASNLPSpace("tiny").sample(random.Random(0))
 CV_TINY = ShiftAddNASCVSpace("tiny").sample(random.Random(0))
 VIT = get_space("T-fashion").sample(random.Random(0))
+CNN = CNN_SPACES["cnn-fashion"].sample(random.Random(0))
 EXAMPLES = {"shiftaddnas-cv": (CV_TINY, "tiny"), "shiftaddnas-nlp": (NLP_TINY, "tiny"),
-            "darts-genotype": (GENOTYPE, "cifar10"), "autoformer-vit": (VIT, "T-fashion")}
+            "darts-genotype": (GENOTYPE, "cifar10"), "autoformer-vit": (VIT, "T-fashion"), "bignas-cnn": (CNN, "cnn-fashion")}
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -150,6 +152,13 @@ def test_cost_of_a_vit_subnet_is_the_spaces_count(tmp_path, capsys):
     space = get_space("T-fashion")
     out = cost(capsys, str(write_arch(tmp_path / "vit.json", "autoformer-vit", VIT, scale="T-fashion")))
     assert (out["params"], out["macs"]) == (space.params(VIT), space.flops(VIT))
+
+
+def test_cost_of_a_cnn_subnet_is_the_spaces_count(tmp_path, capsys):
+    space = CNN_SPACES["cnn-fashion"]
+    out = cost(capsys, str(write_arch(tmp_path / "cnn.json", "bignas-cnn", CNN)))
+    assert out["scale"] == "cnn-fashion"
+    assert (out["params"], out["macs"]) == (space.params(CNN), space.flops(CNN))
 
 
 def test_cost_of_a_genotype_is_the_zoos_network(tmp_path, capsys):

@@ -87,6 +87,12 @@ def arch_cost(path: Path, hw: HardwareConfig, scale: str | None, kind: str | Non
             net = (NetworkImageNet(genotype=config, domain=domain) if scale == "imagenet" else
                    NetworkCIFAR(num_classes=classes, genotype=config, domain=domain))
             out = _counted(net.eval(), shape, hw)
+        elif arch.kind == "bignas-cnn":
+            from repro.spaces.bignas_cnn import SPACES
+            from repro.supernets.cnn import CNNSubnet
+
+            space = SPACES[scale]
+            out = _counted(CNNSubnet(space, config).eval(), (1, space.in_chans, space.img_size, space.img_size), hw)
         else:
             from repro.spaces.autoformer import get_space
             from repro.supernets.vit import ViTSubnet

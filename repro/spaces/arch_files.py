@@ -15,7 +15,9 @@ Kinds and their configs:
   (``{"normal": [[op, input], ...], "reduce": [...]}``); ``meta["scale"]`` the evaluation network
   (cifar10, cifar100: bit-shift paper Sec. 5.1; imagenet: Sec. 5.2);
 * ``autoformer-vit``: a subnet of an AutoFormer space (:mod:`repro.spaces.autoformer`);
-  ``meta["scale"]`` the space (T, S, B, or T-fashion, S-fashion, B-fashion).
+  ``meta["scale"]`` the space (T, S, B, or T-fashion, S-fashion, B-fashion);
+* ``bignas-cnn``: a subnet of a BigNAS-style CNN space (:mod:`repro.spaces.bignas_cnn`,
+  ``{"width": [...], "depth": [...], "kernel": [[...], ...]}``); ``meta["scale"]`` the space (cnn-fashion).
 
 A config is validated against the space of ``meta["scale"]`` when given, else it must be valid at one
 of the kind's scales (and, to be built, at exactly one, or the kind has a default: cifar10 for genotypes). ``meta`` holds anything JSON can store (scale, space, budget, source).
@@ -33,6 +35,7 @@ from repro.cache import atomic_write_text
 from repro.data.errors import DataError
 from repro.spaces.autoformer import get_space
 from repro.spaces.base import InvalidConfig
+from repro.spaces.bignas_cnn import SPACES as CNN_SPACES
 from repro.spaces.darts import Genotype
 from repro.spaces.shiftaddnas_cv import SCALES as CV_SCALES
 from repro.spaces.shiftaddnas_cv import ShiftAddNASCVSpace
@@ -78,6 +81,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("shiftaddnas-nlp", tuple(NLP_SCALES), _space_config(ShiftAddNASNLPSpace)),
     Kind("darts-genotype", ("cifar10", "cifar100", "imagenet"), _darts, default="cifar10"),
     Kind("autoformer-vit", ("T", "S", "B", "T-fashion", "S-fashion", "B-fashion"), _space_config(get_space)),
+    Kind("bignas-cnn", tuple(CNN_SPACES), _space_config(CNN_SPACES.__getitem__)),
 )}
 
 
