@@ -178,25 +178,36 @@ WORKER = textwrap.dedent('''
                     yield x, y
         return gen
 
-    def train(seed, split, out):
+    def sharded(taken):
+        """The split stream as a sharded factory: it yields only batches start + rank + k * world."""
+        def gen(start=0, rank=0, world=1):
+            for i, batch in enumerate(stream(True)()):
+                if i >= start and (i - start) % world == rank:
+                    taken.append(i)
+                    yield batch
+        return gen
+
+    def train(seed, batches, out, taken=()):
         torch.set_num_threads(1)
         torch.manual_seed(seed)
         model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 2))
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
-        res = engine.run(model, opt, stream(split), lambda m, b: F.cross_entropy(m(b[0]), b[1]),
+        res = engine.run(model, opt, batches, lambda m, b: F.cross_entropy(m(b[0]), b[1]),
                          engine.RunConfig(steps=4, device="cpu", grad_clip=1.0))
-        torch.save({"state": model.state_dict(), "losses": res.losses}, out)
+        torch.save({"state": model.state_dict(), "losses": res.losses, "taken": list(taken)}, out)
 
     def worker(rank, world, port, folder):
         os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         assert distributed.init_from_env()
-        train(100 + rank, True, f"{folder}/rank{rank}.pt")
+        train(100 + rank, stream(True), f"{folder}/rank{rank}.pt")
+        taken = []
+        train(100 + rank, sharded(taken), f"{folder}/sharded{rank}.pt", taken)
         distributed.cleanup()
 
     if __name__ == "__main__":
         port, folder = int(sys.argv[1]), sys.argv[2]
         mp.start_processes(worker, args=(2, port, folder), nprocs=2, start_method="fork")
-        train(100, False, f"{folder}/single.pt")
+        train(100, stream(False), f"{folder}/single.pt")
 ''')
 
 
@@ -210,3 +221,8 @@ def test_two_process_gloo_run_ends_with_identical_weights(run_worker):
         assert torch.equal(r0["state"][k], r1["state"][k]), k
         torch.testing.assert_close(r0["state"][k], single["state"][k], atol=1e-5, rtol=1e-4)
     assert r0["losses"] == pytest.approx(single["losses"], abs=1e-5)
+    for rank, ref in enumerate((r0, r1)):  # a sharded factory: the same run, each rank drawing only its batches
+        shard = torch.load(tmp_path / f"sharded{rank}.pt")
+        assert shard["taken"] == [rank + 2 * k for k in range(4)]
+        assert shard["losses"] == ref["losses"]
+        assert all(torch.equal(shard["state"][k], ref["state"][k]) for k in ref["state"])

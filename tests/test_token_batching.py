@@ -193,10 +193,20 @@ def test_stream_is_deterministic_and_resumes(corpus):
     def draw(it, k):
         return [torch.cat([t.flatten() for t in next(it)]) for _ in range(k)]
 
-    first = draw(a(), n + 3)                                   # into the second epoch
-    assert all(torch.equal(x, y) for x, y in zip(first, draw(b(), n + 3)))
+    first = draw(a(), n + 12)                                  # into the second epoch
+    assert all(torch.equal(x, y) for x, y in zip(first, draw(b(), n + 12)))
     assert all(torch.equal(x, y) for x, y in zip(first[n - 2:], draw(b(n - 2), 5)))
     assert [x.tolist() for x in a.epoch(0)] != [x.tolist() for x in a.epoch(1)]
+    encoded, encode = [], b.encode
+    b.encode = lambda indices: encoded.append(indices) or encode(indices)
+    for world in (2, 3):  # one DDP rank's share, across the epoch boundary; the others' never encoded
+        for rank in range(world):
+            encoded.clear()
+            share = draw(b(n - 2, rank, world), 4)
+            assert all(torch.equal(x, first[n - 2 + rank + k * world]) for k, x in enumerate(share))
+            assert len(encoded) == 4
+    with pytest.raises(ValueError, match="rank < world"):
+        b(0, 2, 2)
 
 
 def test_stream_rejects_lengths_of_another_model(corpus):

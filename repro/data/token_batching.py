@@ -266,7 +266,9 @@ class TokenBatchStream:
 
     ``stream()`` yields epoch 0's batches (:func:`token_batches` with ``config``), then epoch 1's, and
     so on; ``stream(start)`` begins at batch number ``start`` of that sequence without encoding the
-    ones before, and the engine's resume (skipping consumed batches with ``next``) sees the same data.
+    ones before, and the engine's resume (skipping consumed batches with ``next``) sees the same data;
+    ``stream(start, rank, world)`` yields every ``world``-th batch from ``start + rank`` (one DDP
+    rank's share, encoding only those).
     ``src_lens`` / ``tgt_lens`` (from :func:`token_lengths` with ``config.max_positions``, e.g. cached)
     are computed when not given. Pairs are never truncated: a side over ``max_positions`` drops the pair.
     """
@@ -306,13 +308,19 @@ class TokenBatchStream:
         return (_pad([s + [EOS_ID] for s in src]), _pad([[BOS_ID] + t for t in tgt]),
                 _pad([t + [EOS_ID] for t in tgt]))
 
-    def __call__(self, start: int = 0) -> Iterator[Batch]:
-        if start < 0:
-            raise ValueError(f"start must be >= 0, got {start}")
-        return self._from(*divmod(start, len(self)))
+    def __call__(self, start: int = 0, rank: int = 0, world: int = 1) -> Iterator[Batch]:
+        """Batches ``start + rank``, ``start + rank + world``, ... of the sequence: one rank's share
+        under DDP (the engine asks for it), the whole sequence from ``start`` with the defaults; the
+        batches of the other ranks are never encoded."""
+        if start < 0 or world < 1 or not 0 <= rank < world:
+            raise ValueError(f"need start >= 0 and 0 <= rank < world, got start={start}, rank={rank}, "
+                             f"world={world}")
+        return self._from(*divmod(start + rank, len(self)), stride=world)
 
-    def _from(self, epoch: int, offset: int) -> Iterator[Batch]:
+    def _from(self, epoch: int, offset: int, stride: int) -> Iterator[Batch]:
         while True:
-            for indices in self.epoch(epoch)[offset:]:
-                yield self.encode(indices)
-            epoch, offset = epoch + 1, 0
+            order = self.epoch(epoch)
+            for i in range(offset, len(order), stride):
+                yield self.encode(order[i])
+            taken = max(0, -(-(len(order) - offset) // stride))
+            epoch, offset = epoch + 1, offset + taken * stride - len(order)

@@ -9,7 +9,11 @@
 * **gradient clipping** (``cfg.grad_clip``, the global L2 norm) and **accumulation**
   (``cfg.accumulate`` micro-batches per optimiser step);
 * **DDP under torchrun** (:mod:`repro.train.distributed`: gloo on CPU, nccl on GPU): rank ``r``
-  takes micro-batch ``i`` with ``i % world == r`` of each step, gradients are averaged;
+  takes micro-batch ``i`` with ``i % world == r`` of each step, gradients are averaged. A *sharded*
+  factory (one taking ``start``, ``rank`` and ``world``, e.g.
+  :class:`repro.data.token_batching.TokenBatchStream`) is asked for rank ``r``'s batches only, so the
+  other ranks' batches are never produced; any other stream is drawn whole on every rank and each
+  rank keeps its own;
 * **one seeding rule**: before step ``s`` the torch RNG is seeded with ``step_seed(seed, s)`` and
   hooks draw their randomness from the same function, so a resumed run is the uninterrupted run
   (``seed=None`` leaves the RNG to the caller: for a run that is one piece of a longer loop);
@@ -149,9 +153,16 @@ def _batch_size(batch: Any) -> int:
     return 1
 
 
+def _sharded(batches: Batches) -> bool:
+    """Whether ``batches`` is a factory that yields one rank's share (``start``, ``rank``, ``world``)."""
+    return callable(batches) and {"start", "rank", "world"} <= set(inspect.signature(batches).parameters)
+
+
 def _resumed(factory: Callable[..., Iterator[Any]], consumed: int) -> Iterator[Any]:
     """The factory's stream after ``consumed`` batches: a factory taking ``start`` (e.g.
     :class:`repro.data.token_batching.TokenBatchStream`) skips them without producing them."""
+    if _sharded(factory):
+        return factory(start=consumed, rank=distributed.rank(), world=distributed.world_size())
     if consumed and "start" in inspect.signature(factory).parameters:
         return factory(start=consumed)
     it = factory()
@@ -226,6 +237,7 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
         runner = nn.parallel.DistributedDataParallel(runner, find_unused_parameters=True)
     per_step = world * cfg.accumulate
     it = iter(_resumed(batches, start * per_step) if callable(batches) else batches)
+    draws = 1 if _sharded(batches) else world  # batches drawn per micro-batch on this rank
     log = _Metrics(metrics, start)
 
     def save(step: int, spent: float) -> None:
@@ -255,9 +267,9 @@ def run(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Batches, lo
         samples = 0
         for micro in range(cfg.accumulate):
             own = None
-            for r in range(world):
+            for r in range(draws):
                 batch = next(it)
-                if r == rank:
+                if r == rank or draws == 1:
                     own = batch
             own = to_device(own, device)
             samples += _batch_size(own)
