@@ -1,6 +1,12 @@
 """The adder (AdderNet) operators against a naive Python-loop reference, in double precision, on both
-backends (the native C++ kernel, compiled once and cached under build/, and the PyTorch path)."""
+CPU backends (the native C++ kernel, compiled once and cached under build/, and the PyTorch path), and
+the Triton kernels of the CUDA path under Triton's interpreter (float32)."""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -125,6 +131,54 @@ def test_backends_agree_in_float32(case, monkeypatch):
         results[name] = (y.detach(), xs.grad, ws.grad)
     for a, b in zip(results["torch"], results["native"]):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+TRITON_SCRIPT = textwrap.dedent('''
+    import sys, torch
+    from repro.ops.adder import adder_conv2d, adder_linear
+    cases = torch.load(sys.argv[1])
+    out = []
+    for args, x, w, g in cases:
+        x, w = x.float().requires_grad_(), w.float().requires_grad_()
+        y = adder_linear(x, w, eta=None) if args is None else adder_conv2d(x, w, *args, eta=None)
+        y.backward(g.float())
+        out.append((y.detach(), w.grad, x.grad))
+    torch.save(out, sys.argv[2])
+''')
+
+
+def test_triton_kernels_match_naive_loops_under_the_interpreter(tmp_path):
+    """The CUDA path's Triton kernels (forward and HardTanh input gradient), run on the CPU by Triton's
+    interpreter in a fresh process (the variable must be set before Triton is imported)."""
+    pytest.importorskip("triton")
+    torch.manual_seed(5)
+    cases, refs = [], []
+    for stride, padding, groups in [(1, 1, 1), (2, 0, 2)]:  # tiles cut at every edge: 40 outputs, K = 18 / 36
+        x, w = torch.randn(2, 4, 6, 5, dtype=torch.double), 0.7 * torch.randn(40, 4 // groups, 3, 3, dtype=torch.double)
+        g = torch.randn(2, 40, (6 + 2 * padding - 3) // stride + 1, (5 + 2 * padding - 3) // stride + 1,
+                        dtype=torch.double)
+        cases.append(((stride, padding, groups), x, w, g))
+        refs.append(_naive(x, w, stride, padding, groups, g))
+    x, w = torch.randn(3, 5, 13, dtype=torch.double), torch.randn(35, 13, dtype=torch.double)
+    g = torch.randn(3, 5, 35, dtype=torch.double)
+    cases.append((None, x, w, g))
+    refs.append((-(x.unsqueeze(-2) - w).abs().sum(-1), torch.einsum("ito,itk->ok", g, x) - w * g.sum((0, 1))[:, None],
+                 torch.einsum("ito,itok->itk", g, (w - x.unsqueeze(-2)).clamp(-1, 1))))
+    torch.save(cases, tmp_path / "cases.pt")
+    env = {**os.environ, "TRITON_INTERPRET": "1", "REPRO_ADDER_BACKEND": "triton"}
+    subprocess.run([sys.executable, "-c", TRITON_SCRIPT, str(tmp_path / "cases.pt"), str(tmp_path / "out.pt")],
+                   env=env, check=True, timeout=600)
+    for got, want in zip(torch.load(tmp_path / "out.pt"), refs):
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a.double(), b, rtol=1e-4, atol=1e-4)
+
+
+def test_forced_triton_on_cpu_tensors_needs_the_interpreter(monkeypatch):
+    pytest.importorskip("triton")
+    monkeypatch.setenv("REPRO_ADDER_BACKEND", "triton")
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET=1"):
+        adder_conv2d(torch.randn(1, 2, 4, 4), torch.randn(3, 2, 3, 3))
 
 
 def test_forced_backend_is_validated(monkeypatch):

@@ -14,12 +14,16 @@ Memory stays bounded: the forward pass is ``torch.cdist(p=1)`` on the unfolded p
 product, and the input gradient is computed in chunks of rows whose clamp tensor holds at most
 :data:`CHUNK_ELEMENTS` numbers. A BatchNorm should follow every adder layer (AdderNet).
 
-Two backends compute the forward row kernel: ``"native"``, the C++ kernel of ``csrc/adder.cpp`` (vectorised
-inner loop, ``at::parallel_for`` over rows), JIT-compiled with the machine's compiler on first use into
-``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``), and ``"torch"``, the pure-PyTorch path above, used
-when no compiler is available or the build fails. :func:`backend` reports the choice;
+On the CPU two backends compute the forward row kernel: ``"native"``, the C++ kernel of ``csrc/adder.cpp``
+(vectorised inner loop, ``at::parallel_for`` over rows), JIT-compiled with the machine's compiler on first use
+into ``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``), and ``"torch"``, the pure-PyTorch path above,
+used when no compiler is available or the build fails. :func:`backend` reports the choice;
 ``REPRO_ADDER_BACKEND=torch|native`` forces it. Both backward terms (a GEMM, a chunked clamp) and the eta
-scaling are PyTorch on both backends: C++ loop versions of them measured 10-60x slower on this machine.
+scaling are PyTorch on both: C++ loop versions of them measured 10-60x slower on this machine.
+
+On CUDA tensors the forward and the input gradient run as Triton kernels (:mod:`repro.ops.adder_triton`)
+when Triton imports, else the PyTorch path; ``REPRO_ADDER_BACKEND=triton`` forces them, also on CPU
+tensors under Triton's interpreter (``TRITON_INTERPRET=1``), as the tests run them.
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ from repro.ops.checks import check_conv_args, check_input, check_positive
 CHUNK_ELEMENTS = 1 << 18  # numbers in one chunk of the input-gradient clamp tensor (1 MiB in float32, cache-sized)
 
 
-BACKENDS = ("native", "torch")
+BACKENDS = ("native", "torch", "triton")
 _CSRC = Path(__file__).with_name("csrc") / "adder.cpp"
 
 
@@ -58,13 +62,31 @@ def _native_module():
         return None
 
 
-def backend() -> str:
-    """The adder backend in use: ``"native"`` (C++ kernel) or ``"torch"``; ``REPRO_ADDER_BACKEND`` forces one."""
+@functools.lru_cache(maxsize=1)
+def _triton_module():
+    """:mod:`repro.ops.adder_triton`, or None when Triton does not import (a CPU-only install)."""
+    try:
+        from repro.ops import adder_triton
+    except Exception:  # ImportError, or a Triton that cannot initialise here
+        return None
+    return adder_triton
+
+
+def _forced() -> str | None:
     forced = os.environ.get("REPRO_ADDER_BACKEND")
     if forced is not None and forced not in BACKENDS:
         raise ValueError(f"REPRO_ADDER_BACKEND must be one of {BACKENDS}, got {forced!r}")
-    if forced == "torch":
-        return "torch"
+    return forced
+
+
+def backend() -> str:
+    """The CPU adder backend in use: ``"native"`` (C++ kernel) or ``"torch"`` (``"triton"`` when forced);
+    ``REPRO_ADDER_BACKEND`` forces one."""
+    forced = _forced()
+    if forced in ("torch", "triton"):
+        if forced == "triton" and _triton_module() is None:
+            raise RuntimeError("REPRO_ADDER_BACKEND=triton but Triton does not import here")
+        return forced
     if _native_module() is not None:
         return "native"
     if forced == "native":
@@ -75,6 +97,19 @@ def backend() -> str:
 def _use_native(*tensors: torch.Tensor) -> bool:
     return (all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors)
             and backend() == "native")
+
+
+def _use_triton(*tensors: torch.Tensor) -> bool:
+    """Triton kernels: by default on CUDA tensors when Triton imports; forced, on any tensors (CPU ones
+    need Triton's interpreter, ``TRITON_INTERPRET=1`` set before Triton is imported)."""
+    forced = _forced()
+    if forced == "triton":
+        backend()  # raises when Triton does not import
+        if not all(t.is_cuda for t in tensors) and os.environ.get("TRITON_INTERPRET") != "1":
+            raise RuntimeError("REPRO_ADDER_BACKEND=triton on CPU tensors needs TRITON_INTERPRET=1 "
+                               "(set before Triton is imported); on a GPU pass CUDA tensors")
+        return True
+    return forced is None and all(t.is_cuda for t in tensors) and _triton_module() is not None
 
 
 def _adaptive_scale(grad_w: torch.Tensor, eta: float | None) -> torch.Tensor:
@@ -96,6 +131,9 @@ class _AdderDistance(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, w: torch.Tensor, eta: float | None) -> torch.Tensor:
         ctx.save_for_backward(x, w)
         ctx.eta = eta
+        ctx.triton = _use_triton(x, w)
+        if ctx.triton:
+            return _triton_module().distance(x, w)
         if _use_native(x, w):
             return _native_module().forward(x, w)
         return -torch.cdist(x, w, p=1)
@@ -109,7 +147,9 @@ class _AdderDistance(torch.autograd.Function):
             # sum_m g[m, o] * (x[m, k] - w[o, k]) = (G^T X)[o, k] - w[o, k] * colsum(G)[o]
             grad_w = torch.bmm(g.transpose(1, 2), x) - w * g.sum(1).unsqueeze(-1)
             grad_w = _adaptive_scale(grad_w, ctx.eta)
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and ctx.triton:
+            grad_x = _triton_module().input_grad(g, x, w)
+        elif ctx.needs_input_grad[0]:
             grad_x = torch.empty_like(x)
             groups, rows, _ = x.shape
             step = min(rows, max(1, CHUNK_ELEMENTS // (groups * w.shape[1] * w.shape[2])))
