@@ -63,7 +63,8 @@ class WeightsConfig(Section):
     epochs: int = 2
     batch_size: int = 128
     width: int = 16
-    lr: float = 0.05               # SGD, momentum 0.9, cosine (paper: training recipe of Fig. 3 / 7 not stated)
+    lr: float = 0.05               # SGD, cosine (paper: training recipe of Fig. 3 / 7 not stated)
+    momentum: float = 0.9          # SGD momentum (paper: not stated; the common 0.9)
     kernel_fit_steps: int = 300
     kernel_samples: int = 20000
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from repro.cost import unit_energy
-from repro.experiments import hardware_costs
+from repro.experiments.hardware_costs import run
 
 
 def test_horowitz_entries():
@@ -30,9 +30,9 @@ def test_quoted_ratios_traced_to_their_pairs():
 
 
 def test_reported_rows_map_to_zoo_units():
-    big = hardware_costs.reported_numbers("sa-table3", "Transformer")
+    big = run.reported_numbers("sa-table3", "Transformer")
     assert big["macs_G"] == pytest.approx(10.6 / 2) and big["energy_mJ"] == 214
-    shiftnas = hardware_costs.reported_numbers("bs-table2", "ShiftNAS (Ours)")
+    shiftnas = run.reported_numbers("bs-table2", "ShiftNAS (Ours)")
     assert shiftnas["add_G"] == pytest.approx(0.298)
     with pytest.raises(KeyError, match="rows"):
-        hardware_costs.reported_numbers("sa-table4", "No-Such-Net")
+        run.reported_numbers("sa-table4", "No-Such-Net")

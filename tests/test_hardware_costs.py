@@ -1,10 +1,10 @@
-"""Notebook 02's verdict logic (repro.experiments.hardware_costs): sa-fig6 across the sensitivity grid,
+"""Notebook 02's verdict logic (repro.experiments.hardware_costs.claims): sa-fig6 across the sensitivity grid,
 bs-text-efficiency against its tolerance, sa-fig1 by construction."""
 import pandas as pd
 import pytest
 
 from repro import evidence
-from repro.experiments import hardware_costs as hc
+from repro.experiments.hardware_costs import claims, run, tables
 
 
 def _points(hybrid_mj: float, settings=(("ours", 32, 4), ("released", 8, 1))) -> pd.DataFrame:
@@ -20,27 +20,27 @@ def _points(hybrid_mj: float, settings=(("ours", 32, 4), ("released", 8, 1))) ->
 
 
 def test_claim_holds_only_if_it_holds_in_every_setting():
-    assert hc.sensitivity_evidence(hc.sensitivity_table(_points(5.0))).verdict == evidence.HOLDS
-    table = hc.sensitivity_table(_points({("ours", 32, 4): 5.0, ("released", 8, 1): 15.0}))
+    assert claims.sensitivity_evidence(tables.sensitivity_table(_points(5.0))).verdict == evidence.HOLDS
+    table = tables.sensitivity_table(_points({("ours", 32, 4): 5.0, ("released", 8, 1): 15.0}))
     assert list(table.beaten) == [2, 1]
     assert table.loc[1, "not beaten"] == "A"
     assert table.loc[1, "min saving"] == pytest.approx(1 - 15 / 10)
-    assert hc.sensitivity_evidence(table).verdict == evidence.DOES_NOT_HOLD
+    assert claims.sensitivity_evidence(table).verdict == evidence.DOES_NOT_HOLD
 
 
 def test_efficiency_against_the_reported_ratio():
     def table(ours):
         return pd.DataFrame({"quantity": ["average power"], "reported (x)": [9.7], "ours (x)": [ours]})
-    assert hc.efficiency_evidence(table(9.7 * 1.2)).verdict == evidence.HOLDS
-    assert hc.efficiency_evidence(table(9.7 * 1.3)).verdict == evidence.DOES_NOT_HOLD
+    assert claims.efficiency_evidence(table(9.7 * 1.2)).verdict == evidence.HOLDS
+    assert claims.efficiency_evidence(table(9.7 * 1.3)).verdict == evidence.DOES_NOT_HOLD
 
 
 def test_unit_energies_are_by_construction():
-    assert hc.unit_energy_evidence().verdict == evidence.BY_CONSTRUCTION
+    assert claims.unit_energy_evidence().verdict == evidence.BY_CONSTRUCTION
 
 
 def test_sensitivity_points_rescale_rf_energy_linearly():
-    pts = hc.sensitivity_points(("ours", "released"), (32,), (2, 4), models=("resnet50", "shiftaddnas-t0"))
+    pts = run.sensitivity_points(("ours", "released"), (32,), (2, 4), models=("resnet50", "shiftaddnas-t0"))
     r = pts[pts.row == "ResNet-50"].set_index(["energy model", "RF accesses/MAC"])
     rf4 = r.loc[("ours", 4), "RF share"] * r.loc[("ours", 4), "energy_mJ (ours)"]
     assert r.loc[("ours", 2), "energy_mJ (ours)"] == pytest.approx(r.loc[("ours", 4), "energy_mJ (ours)"] - rf4 / 2)

@@ -1,20 +1,22 @@
-"""Notebook 01's verdict logic (repro.experiments.weight_distributions) on synthetic weights of known law."""
+"""Notebook 01's verdict logic (repro.experiments.weight_distributions.claims) on synthetic weights of known law."""
 import torch
 
 from repro import evidence
-from repro.experiments import weight_distributions as wd
+from repro.experiments.weight_distributions import claims, tables
+from repro.models.small_net import OPS, STUDIED
+from repro.ops.weight_sharing import excess_kurtosis
 
 
 def _runs(acc: float, move: float, seeds: int = 3) -> dict:
     """Fake trained networks: Conv weights drawn from a Gaussian, Add weights from a Laplace, each the
     Gaussian initial weights plus a change of relative size ``move``."""
     runs = {}
-    for op in wd.OPS:
+    for op in OPS:
         runs[op] = []
         for s in range(seeds):
             g = torch.Generator().manual_seed(100 * s + len(op))
             init, final = {}, {}
-            for name in wd.STUDIED:
+            for name in STUDIED:
                 w0 = torch.randn(4000, generator=g)
                 law = torch.distributions.Laplace(0.0, 1.0) if op == "add" else torch.distributions.Normal(0.0, 1.0)
                 target = law.sample((4000,))
@@ -27,22 +29,22 @@ def _runs(acc: float, move: float, seeds: int = 3) -> dict:
 
 
 def test_trained_laws_hold_when_gates_pass():
-    table = wd.seed_table(_runs(acc=90.0, move=1.0))
-    ev = wd.claim_evidence(table, ("conv", "add"))
+    table = tables.seed_table(_runs(acc=90.0, move=1.0))
+    ev = claims.claim_evidence(table, ("conv", "add"))
     assert ev.verdict == evidence.HOLDS
-    assert len(ev.gates) == 2 * (1 + len(wd.STUDIED))  # per network: accuracy, and movement per layer
+    assert len(ev.gates) == 2 * (1 + len(STUDIED))  # per network: accuracy, and movement per layer
 
 
 def test_a_layer_that_barely_moved_is_not_testable():
-    table = wd.seed_table(_runs(acc=90.0, move=0.05))
-    ev = wd.claim_evidence(table, ("conv", "add"))
+    table = tables.seed_table(_runs(acc=90.0, move=0.05))
+    ev = claims.claim_evidence(table, ("conv", "add"))
     assert ev.verdict == evidence.NOT_TESTABLE
     assert "relative movement" in ev.reason
     assert table["relative change"].max() < evidence.WEIGHT_MOVEMENT_FLOOR
 
 
 def test_accuracy_gate_blocks_the_verdict():
-    ev = wd.claim_evidence(wd.seed_table(_runs(acc=60.0, move=1.0)), wd.OPS)
+    ev = claims.claim_evidence(tables.seed_table(_runs(acc=60.0, move=1.0)), OPS)
     assert ev.verdict == evidence.NOT_TESTABLE
     assert "test accuracy" in ev.reason
 
@@ -50,22 +52,22 @@ def test_accuracy_gate_blocks_the_verdict():
 def test_gaussian_add_weights_do_not_hold():
     runs = _runs(acc=90.0, move=1.0)
     runs["add"] = [dict(r, final=runs["conv"][i]["final"]) for i, r in enumerate(runs["add"])]
-    assert wd.claim_evidence(wd.seed_table(runs), ("conv", "add")).verdict == evidence.DOES_NOT_HOLD
+    assert claims.claim_evidence(tables.seed_table(runs), ("conv", "add")).verdict == evidence.DOES_NOT_HOLD
 
 
 def test_shift_levels_and_kernel_check():
-    table = wd.seed_table(_runs(acc=90.0, move=1.0))
-    assert wd.shift_levels(table) <= wd.SHIFT_LEVELS
+    table = tables.seed_table(_runs(acc=90.0, move=1.0))
+    assert claims.shift_levels(table) <= claims.SHIFT_LEVELS
     import pandas as pd
 
-    def tables(draw) -> list[pd.DataFrame]:  # one per seed, as the notebook fits one kernel per seed
+    def kernel_tables(draw) -> list[pd.DataFrame]:  # one per seed, as the notebook fits one kernel per seed
         return [pd.DataFrame({"weights": ["T paper (d=200)"],
-                              "excess kurtosis": [float(wd.excess_kurtosis(draw(seed)))]}) for seed in range(3)]
+                              "excess kurtosis": [float(excess_kurtosis(draw(seed)))]}) for seed in range(3)]
     def laplace_draw(seed: int) -> torch.Tensor:
         torch.manual_seed(seed)
         return torch.distributions.Laplace(0.0, 1.0).sample((200_000,))  # kurtosis SD ~0.11 at this n
-    laplace = tables(laplace_draw)
-    gauss = tables(lambda s: torch.randn(200_000, generator=torch.Generator().manual_seed(s)))
-    assert wd.kernel_evidence(laplace).verdict == evidence.HOLDS  # Laplace: excess kurtosis 3
-    assert wd.kernel_evidence(gauss).verdict == evidence.DOES_NOT_HOLD  # Gaussian: 0
-    assert wd.kernel_evidence(laplace[:1]).verdict == evidence.NOT_TESTABLE  # one seed: no interval
+    laplace = kernel_tables(laplace_draw)
+    gauss = kernel_tables(lambda s: torch.randn(200_000, generator=torch.Generator().manual_seed(s)))
+    assert claims.kernel_evidence(laplace).verdict == evidence.HOLDS  # Laplace: excess kurtosis 3
+    assert claims.kernel_evidence(gauss).verdict == evidence.DOES_NOT_HOLD  # Gaussian: 0
+    assert claims.kernel_evidence(laplace[:1]).verdict == evidence.NOT_TESTABLE  # one seed: no interval

@@ -11,7 +11,8 @@ profile = None  # smoke | default | paper; None: $REPRO_PROFILE, else default
 out_dir = None  # artifact folder; None: $REPRO_OUT, else build/figures-interactive (run-all passes figures/)
 
 # %%
-from repro.experiments import weight_distributions as wd
+from repro.experiments.weight_distributions import claims, figures, run, tables
+from repro.models.small_net import OPS
 from repro.notebook import setup
 from repro.ops.weight_sharing import SharedConv2d
 
@@ -24,8 +25,8 @@ cfg
 
 # %%
 seeds = ctx.profile.seed_list
-runs = wd.train_networks(cfg, seeds)
-table = wd.seed_table(runs)
+runs = run.train_networks(cfg, seeds)
+table = tables.seed_table(runs)
 table
 
 # %% [markdown]
@@ -35,12 +36,12 @@ table
 
 # %%
 first = {op: r[0] for op, r in runs.items()}
-fig3 = wd.plot_distributions(first, ("conv", "add"))
+fig3 = figures.plot_distributions(first, ("conv", "add"))
 ctx.save_figure(fig3, "sa-fig3")
 ctx.save_table(table, "sa-fig3", caption="Gaussian vs Laplace fits of trained Conv / Add / Shift weights per seed "
                "(log-likelihood per weight, KS statistic, relative movement from init); 'reported (paper)' is the claim")
-ev3 = wd.claim_evidence(table, ("conv", "add"))
-moved3 = wd.movement_summary(table, ("conv", "add"))
+ev3 = claims.claim_evidence(table, ("conv", "add"))
+moved3 = claims.movement_summary(table, ("conv", "add"))
 ctx.record("sa-fig3", measured=f"claimed density's log-likelihood advantage per layer over n={len(seeds)} seeds of "
            f"{cfg.train_subset or 60000} images x {cfg.epochs} epochs (best test accuracy "
            f"{table['test acc (%)'].max():.1f}%); relative movement from init {moved3}; {ev3.reason}", evidence=ev3,
@@ -51,30 +52,30 @@ print(f"sa-fig3 ({ctx.profile.name} profile): {ev3.verdict}: {ev3.reason}")
 # ## sa-fig7: Conv, Add and Shift weights side by side
 
 # %%
-fig7 = wd.plot_distributions(first, wd.OPS)
+fig7 = figures.plot_distributions(first, OPS)
 ctx.save_figure(fig7, "sa-fig7")
-ev7 = wd.claim_evidence(table, wd.OPS)
-moved7 = wd.movement_summary(table, wd.OPS)
-levels = wd.shift_levels(table)
+ev7 = claims.claim_evidence(table, OPS)
+moved7 = claims.movement_summary(table, OPS)
+levels = claims.shift_levels(table)
 ctx.record("sa-fig7", measured=f"Conv and Add layers as in sa-fig3 (n={len(seeds)} seeds); Shift weights take "
-           f"{levels} distinct values (at most {wd.SHIFT_LEVELS} can exist: 5-bit signed powers of two); relative "
+           f"{levels} distinct values (at most {claims.SHIFT_LEVELS} can exist: 5-bit signed powers of two); relative "
            f"movement {moved7}",
            evidence=ev7, shift_distinct_values=levels,
-           **{f"{op}_min_test_acc": float(table.loc[table.network == op, "test acc (%)"].min()) for op in wd.OPS})
+           **{f"{op}_min_test_acc": float(table.loc[table.network == op, "test acc (%)"].min()) for op in OPS})
 print(f"sa-fig7 ({ctx.profile.name} profile): {ev7.verdict}: {ev7.reason}. Shift weights can only take "
-      f"{wd.SHIFT_LEVELS} values (5-bit signed powers of two), so only the Conv and Add layers are judged.")
+      f"{claims.SHIFT_LEVELS} values (5-bit signed powers of two), so only the Conv and Add layers are judged.")
 
 # %% [markdown]
 # ## sa-fig4: the shared pool and the learned transformation kernel
 
 # %%
-fits = [wd.fit_kernels(cfg, seed) for seed in seeds]  # one fit per seed: its own samples and init
-ktables = [wd.kernel_table(f) for f in fits]
+fits = [run.fit_kernels(cfg, seed) for seed in seeds]  # one fit per seed: its own samples and init
+ktables = [tables.kernel_table(f) for f in fits]
 fitted, ktable = fits[0], ktables[0]
 layer = SharedConv2d(4 * cfg.width, 4 * cfg.width, 3, sharing="heterogeneous")
-fig4 = wd.plot_kernel(fitted, layer)
+fig4 = figures.plot_kernel(fitted, layer)
 ctx.save_figure(fig4, "sa-fig4")
-ev4 = wd.kernel_evidence(ktables)
+ev4 = claims.kernel_evidence(ktables)
 rows = ktable.set_index("weights")
 ctx.record("sa-fig4", measured=f"kernel fitted alone on {cfg.kernel_samples} i.i.d. N(0, 1) samples per seed "
            f"({len(seeds)} seeds; not in a trained supernet): {ev4.reason}", evidence=ev4,

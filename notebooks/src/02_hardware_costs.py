@@ -13,7 +13,7 @@ out_dir = None  # artifact folder; None: $REPRO_OUT, else build/figures-interact
 
 # %%
 from repro.cost.eyeriss import HardwareConfig
-from repro.experiments import hardware_costs as hc
+from repro.experiments.hardware_costs import claims, figures, run, tables
 from repro.notebook import setup
 
 ctx = setup(profile, out_dir)
@@ -28,15 +28,15 @@ hw
 # pair of entries it comes from.
 
 # %%
-fig = hc.unit_energy_figure()
+fig = figures.unit_energy_figure()
 ctx.save_figure(fig, "sa-fig1")
-ratios = hc.quoted_ratio_table()
+ratios = tables.quoted_ratio_table()
 ctx.save_table(ratios, "sa-fig1", caption="Energy ratios quoted by ShiftAddNAS (Sec. 3.1), traced to the unit-energy table")
 ratios
 
 # %%
 swapped = ratios[ratios["platform in the text (reported)"] != ratios["platform of the pair"]]
-ev1 = hc.unit_energy_evidence()
+ev1 = claims.unit_energy_evidence()
 ctx.record("sa-fig1", measured=f"{int(ratios.matches.sum())}/{len(ratios)} quoted ratios reproduced from their pair "
            f"of table entries; {len(swapped)} of them come from the other platform than the sentence's 'respectively' "
            "says (31x, 4.1x and 24x are 45nm ratios, the two 196x and 47x FPGA ratios)", evidence=ev1,
@@ -48,18 +48,18 @@ print(f"sa-fig1: {ev1.verdict}: {ev1.reason}. {len(swapped)} of {len(ratios)} ra
 # ## bs-text-efficiency · FP multiplication vs shift
 
 # %%
-eff = hc.efficiency_table(hw)
+eff = tables.efficiency_table(hw)
 ctx.save_table(eff, "bs-text-efficiency", caption="FP multiplication vs shift: reported vs our cost model")
 eff
 
 # %%
 power = eff.set_index("quantity")
-ev_eff = hc.efficiency_evidence(eff)
+ev_eff = claims.efficiency_evidence(eff)
 ctx.record("bs-text-efficiency",
            measured=f"energy per op FP32 mult / 32-bit shift = {power.loc['average power', 'ours (x)']:.1f}x against the "
                     f"reported power ratio {power.loc['average power', 'reported (x)']:g}x (tolerance "
-                    f"{hc.EFFICIENCY_REL_TOL:.0%}); cycles, area and transistors are outside our model; whole-network "
-                    f"ResNet-50 / DeepShift-ResNet-50 energy = "
+                    f"{claims.EFFICIENCY_REL_TOL:.0%}); cycles, area and transistors are outside our model; "
+                    f"whole-network ResNet-50 / DeepShift-ResNet-50 energy = "
                     f"{power.loc['network energy (ResNet-50 vs DeepShift)', 'ours (x)']:.2f}x",
            evidence=ev_eff,
            energy_ratio_fp32=power.loc["average power", "ours (x)"],
@@ -75,7 +75,7 @@ print(f"Per operation a shift costs {power.loc['average power', 'ours (x)']:.0f}
 # ## zoo-costs · every zoo model, ours beside the papers'
 
 # %%
-zoo = hc.zoo_costs(cfg.models, cfg.bits, hw)
+zoo = run.zoo_costs(cfg.models, cfg.bits, hw)
 ctx.save_table(zoo, "zoo-costs", caption="Zoo models: computed params / MACs / #Mult / #Add / #Shift / energy / "
                "latency beside the reported numbers (rel. diff = ours / reported - 1)")
 shown = ["model", "resolution", "reported in"] + [c for c in zoo.columns if c.endswith(("(ours)", "(reported)", "diff"))
@@ -97,7 +97,7 @@ if len(big):
           f"10.6G); energy {r['energy_mJ (ours)']:.0f} mJ (reported 214 mJ), latency {r['latency_ms (ours)']:.0f} ms "
           f"(reported 130 ms) where every PE busy would take {bound:.0f} ms: at {hw.bits} bits its 30-token linear "
           f"layers wait for their weights from DRAM.")
-    rel = hc.released_cost("transformer-big", hw)
+    rel = run.released_cost("transformer-big", hw)
     print(f"Under the released code's charging rules (--energy-model released): {rel['energy_mj']:.0f} mJ, "
           f"{rel['latency_ms']:.0f} ms (MACs / PEs at {hw.clock_mhz:.0f} MHz, no bandwidth term).")
 
@@ -114,10 +114,10 @@ if len(big):
 # ## sa-fig6 · Reported accuracy vs our energy, by model family
 
 # %%
-points = hc.accuracy_energy(zoo)
-fig = hc.accuracy_energy_figure(points, cfg.bits[0])
+points = tables.accuracy_energy(zoo)
+fig = figures.accuracy_energy_figure(points, cfg.bits[0])
 ctx.save_figure(fig, "sa-fig6")
-dom = hc.dominance(points)
+dom = tables.dominance(points)
 dom.round(3)
 
 # %% [markdown]
@@ -125,11 +125,11 @@ dom.round(3)
 # The claim is judged in every setting; it is robust only if every setting supports it.
 
 # %%
-spoints = hc.sensitivity_points(cfg.energy_models, cfg.bits, cfg.rf_accesses, hw, cfg.models)
-sens = hc.sensitivity_table(spoints)
+spoints = run.sensitivity_points(cfg.energy_models, cfg.bits, cfg.rf_accesses, hw, cfg.models)
+sens = tables.sensitivity_table(spoints)
 ctx.save_table(sens, "sa-fig6", caption="sa-fig6 under both energy models, 8 / 32 bits and 1-8 RF accesses per MAC: "
                "baselines for which a ShiftAddNAS row is at least as accurate (reported) and cheaper (ours)")
-ev6 = hc.sensitivity_evidence(sens)
+ev6 = claims.sensitivity_evidence(sens)
 held = int((sens.beaten == sens.baselines).sum())
 ctx.record("sa-fig6",
            measured=f"a ShiftAddNAS model at least as accurate and cheaper exists for every baseline in {held}/{len(sens)} "
