@@ -163,6 +163,12 @@ def test_write_tables_collects_every_table_with_labels(fake_run):
     assert text.count("match data/reported/") == 2 and "FAILED" not in text
     assert all(c.status == "ok" for c in checks) and len(checks) == 1 + 3
     assert tex.read_text().count(r"\begin{table}") == 2
+    frame = tables.check_frame(checks)
+    assert list(frame["status"]) == ["ok"] * 4
+    bad = checks + [tables.ColumnCheck("sa-table4", "Top-1 (%) [reported]", "differs", "76.1 vs 75.0")]
+    with pytest.raises(tables.ReportedColumnError, match="sa-table4"):
+        tables.check_frame(bad)
+    assert tables.REPORTED_ONLY == ("bs-table7", "ps-table5", "ps-table6")
 
 
 @pytest.mark.parametrize("artifact_id", ["bs-table7", "ps-table5", "ps-table6"])
