@@ -94,7 +94,7 @@ class SupernetConfig(Section):
     scale: str = "tiny"          # "tiny" | "small" | "paper": how the Table 2 dims are shrunk
     steps: int = 500             # one-shot steps (one sampled subnet each)
     batch_size: int = 64
-    lr: float = 1e-3             # Adam, linear warmup from 1e-7 then cosine (Sec. 4.1)
+    lr: float = 1e-3             # AdamW, linear warmup from 1e-7 then cosine (paper: 1e-3, DeiT's at batch 1024)
     val_size: int = 1000         # training images held out for the search fitness
     calib_batches: int = 4       # BatchNorm recalibration batches per inherited evaluation
     search_iterations: int = 4
@@ -102,6 +102,9 @@ class SupernetConfig(Section):
     ablation_subnets: int = 12   # x 2 ground-truth seeds; 20 does not fit the budget (one is ~17 s at one thread)
     standalone_steps: int = 100
     predictor_samples: int = 300  # subnets whose cost-model latency trains / tests the latency predictor
+    predictor_hidden: int = 64    # latency predictor's MLP width, 3 layers (paper, after HAT: 400)
+    predictor_epochs: int = 300   # full-batch Adam epochs (HAT's released code: 5000 steps of 128)
+    predictor_lr: float = 5e-3    # Adam (HAT's released code: 1e-5)
     weight_decay: float = 0.0    # AdamW (paper: DeiT's 0.05, Sec. 4.1 "the same recipe as DeiT")
     image_size: int = 0          # ImageNet training crop at paper scale; 0 = the space's 224 (the nets are convolutional)
     gpus: int = 1                # paper: 8 (DeiT: 8 GPUs x 128 images = global batch 1024)
@@ -123,9 +126,10 @@ class NlpConfig(Section):
     search_iterations: int = 3
     population: int = 10
     retrain_steps: int = 150
-    lr: float = 1e-3
+    lr: float = 1e-3             # AdamW, linear warmup from 1e-7 then cosine (paper: 1e-3, Sec. 4.1 after HAT)
     warmup_steps: int = 20
     dropout: float = 0.1
+    label_smoothing: float = 0.1  # of the training loss (HAT's released recipe: 0.1)
     budget_fractions: tuple[float, ...] = (0.2, 0.35)
     fitness_pairs: int = 128
     retrain_subnets: int = 1

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from repro.cost.counting import count, count_params
-from repro.experiments.shiftaddnas_cv import one_thread
+from repro.experiments.shiftaddnas_cv.run import one_thread
 from repro.ops.weight_sharing import shared_parameter_count
 from repro.spaces.shiftaddnas_cv import PAPER_FIG8, CVSpaceDims, ShiftAddNASCVSpace, Stage, dims_for
 from repro.supernets.shiftaddnas_cv import CVNet, CVSupernet
@@ -20,7 +20,7 @@ MINI = CVSpaceDims(28, 1, 10, 2, tuple(Stage(r, 4, d) for r, d in zip((14, 7, 4,
 
 @pytest.fixture(autouse=True)
 def _single_thread():
-    """Tiny layers: one intra-op thread is faster on a shared machine (see repro.experiments.shiftaddnas_cv)."""
+    """Tiny layers: one intra-op thread is faster on a shared machine (see repro.experiments.shiftaddnas_cv.run)."""
     with one_thread():
         yield
 

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from repro.experiments.shiftaddnas_cv import one_thread
+from repro.experiments.shiftaddnas_cv.run import one_thread
 from repro.search.latency_predictor import LatencyPredictor, PredictorSettings, sample_latencies
 from repro.spaces.shiftaddnas_cv import ShiftAddNASCVSpace
 
@@ -17,7 +17,7 @@ _STAGE = (4.0, 2.0, 1.0, 0.5)
 
 @pytest.fixture(autouse=True)
 def _single_thread():
-    """Tiny layers: one intra-op thread is faster on a shared machine (see repro.experiments.shiftaddnas_cv)."""
+    """Tiny layers: one intra-op thread is faster on a shared machine (see repro.experiments.shiftaddnas_cv.run)."""
     with one_thread():
         yield
 
@@ -49,7 +49,7 @@ def test_mismatched_inputs_and_bad_settings_are_rejected():
 
 def test_block_cost_table_equals_the_cost_model_of_built_subnets():
     """The predictor's training target: per-block costs summed equal the dataflow model of the whole subnet."""
-    from repro.experiments.shiftaddnas_cv import block_costs, subnet_cost
+    from repro.experiments.shiftaddnas_cv.run import block_costs, subnet_cost
 
     costs = block_costs("tiny")
     space = ShiftAddNASCVSpace("tiny")

@@ -162,7 +162,7 @@ def test_token_lengths(corpus):
 
 
 def test_stream_batches_in_collate_format(corpus):
-    from repro.experiments.shiftaddnas_nlp import collate
+    from repro.experiments.shiftaddnas_nlp.run import collate
 
     text, sp, src, tgt = corpus
     config = TokenBatchConfig(max_tokens=96, max_positions=48, seed=1)

@@ -29,13 +29,14 @@ import numpy as np
 from repro.data.corpus import PAIRS
 from repro.experiments import shiftaddnas_nlp as nlp
 
-nlp_runs = {pair: nlp.train_supernet(ctx.profile, pair) for pair in PAIRS}
-nlp_found = {pair: nlp.search(ctx.profile, pair) for pair in PAIRS}
+nlp_exp = nlp.run.NLPExperiment.from_profile(ctx.profile)
+nlp_runs = {pair: nlp.run.train_supernet(nlp_exp, pair) for pair in PAIRS}
+nlp_found = {pair: nlp.run.search(nlp_exp, pair) for pair in PAIRS}
 fig, ax = plt.subplots(figsize=(5, 3))
 for pair, run in nlp_runs.items():
     w = max(1, len(run["losses"]) // 20)
     ax.plot(np.convolve(run["losses"], np.ones(w) / w, mode="valid"), label=f"{pair} (mean of {w} steps)")
-ax.set(xlabel="step (one sampled subnet each)", ylabel="CE + KL", title=f"NLP supernet, {ctx.profile.nlp.scale} scale")
+ax.set(xlabel="step (one sampled subnet each)", ylabel="CE + KL", title=f"NLP supernet, {nlp_exp.scale} scale")
 ax.legend()
 for pair in PAIRS:
     print(f"{pair}: {nlp_runs[pair]['steps']} steps in {nlp_runs[pair]['wall_clock_s']:.0f} s, loss "
@@ -44,12 +45,12 @@ for pair in PAIRS:
                       f"({s['evaluated']} subnets, {s['wall_clock_s']:.0f} s)" for s in nlp_found[pair]))
 
 # %%
-t6 = nlp.search_cost_table(ctx.profile, nlp_runs, nlp_found)
+t6 = nlp.tables.search_cost(nlp_runs, nlp_found, ctx.profile.name, nlp_exp.scale)
 ctx.save_table(t6, "sa-table6", caption="Search cost on NLP tasks: reported GPU days vs our measured seconds")
 nlp_total = float(t6["Total (s)"].dropna().sum())
 ctx.record("sa-table6", measured=f"our NLP search (supernet training + evolution, both pairs) took {nlp_total:.0f} s "
-           f"on CPU at the {ctx.profile.nlp.scale} scale; the paper reports 9.3 GPU days (HAT 9.3)",
-           evidence=nlp.search_cost_evidence(), measured_s=nlp_total)
+           f"on CPU at the {nlp_exp.scale} scale; the paper reports 9.3 GPU days (HAT 9.3)",
+           evidence=nlp.claims.table6(), measured_s=nlp_total)
 t6
 
 
@@ -66,9 +67,9 @@ import numpy as np
 
 from repro.experiments import shiftaddnas_cv as cv
 
-cv_exp = cv.CVExperiment.from_profile(ctx.profile)
-cv_run = cv.train_supernet(cv_exp, "heterogeneous")
-cv_found = cv.search(cv_exp, "heterogeneous", 0.5)
+cv_exp = cv.run.CVExperiment.from_profile(ctx.profile)
+cv_run = cv.run.train_supernet(cv_exp, "heterogeneous")
+cv_found = cv.run.search(cv_exp, "heterogeneous", 0.5)
 window = max(1, len(cv_run["losses"]) // 20)
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(cv_run["losses"], alpha=0.3, label="per step")
@@ -79,15 +80,15 @@ print(f"{cv_run['steps']} steps in {cv_run['wall_clock_s']:.0f} s; search: {cv_f
       f"evaluated in {cv_found['wall_clock_s']:.0f} s, best inherited val. acc. {cv_found['inherited_acc']:.1f}%")
 
 # %%
-t7, t8 = cv.search_cost_tables(cv_run, cv_found, ctx.profile.name, cv_exp.scale)
+t7, t8 = cv.tables.search_cost(cv_run, cv_found, ctx.profile.name, cv_exp.scale)
 ctx.save_table(t7, "sa-table7", caption="Search cost on CV tasks: reported GPU days vs our measured CPU seconds")
 ctx.save_table(t8, "sa-table8", caption="Search-cost breakdown: supernet training vs architecture search")
 total = cv_run["wall_clock_s"] + cv_found["wall_clock_s"]
 ctx.record("sa-table7", measured=f"our CV search (supernet training + evolution) took {total:.0f} CPU s at the "
            f"{cv_exp.scale} scale on Fashion-MNIST; the paper reports 8.9 GPU days on ImageNet",
-           evidence=cv.search_cost_evidence(), measured_cpu_s=total)
+           evidence=cv.claims.table7(), measured_cpu_s=total)
 train_share = float(t8["CV ours share (%)"].iloc[0])
-ev8 = cv.cost_share_evidence(t8)
+ev8 = cv.claims.table8(t8)
 ctx.record("sa-table8", measured=f"one run: supernet training {cv_run['wall_clock_s']:.0f} s ({train_share:.0f}%), "
            f"search {cv_found['wall_clock_s']:.0f} s; paper: 7.7 vs 1.2 GPU days (87% training); the split "
            "follows our profile's step and search budgets", evidence=ev8,

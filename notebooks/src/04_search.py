@@ -29,38 +29,39 @@ from repro.spaces.shiftaddnas_cv import ShiftAddNASCVSpace
 from repro.spaces.shiftaddnas_nlp import ShiftAddNASNLPSpace
 
 nlp_paper = ShiftAddNASNLPSpace("paper")
-t1 = nlp.table1(nlp_paper)
+t1 = nlp.tables.table1(nlp_paper)
 ctx.save_table(t1, "sa-table1", caption="The NLP search space (Table 1): reported and read from our space object")
-ev = nlp.table1_evidence(t1)
+ev = nlp.claims.table1(t1)
 ctx.record("sa-table1", measured=f"our paper-scale space object differs from Table 1 in {ev.effect:.0f} rows (plus "
            "the fixed 6 encoder blocks the table leaves implicit)", evidence=ev)
 t1
 
 # %%
-sizes = nlp.space_size_table(nlp_paper, ShiftAddNASCVSpace("paper"))
+sizes = nlp.tables.space_size(nlp_paper, ShiftAddNASCVSpace("paper"))
 ctx.save_table(sizes, "sa-text-spacesize", caption="Search-space sizes: our exact counts beside the paper's")
 nlp_log, cv_log = sizes["log10 (ours)"].iloc[0], sizes["log10 (ours)"].iloc[-1]
 ctx.record("sa-text-spacesize", measured=f"NLP 10^{nlp_log:.1f} with per-layer choices (HAT's convention), "
            f"10^{sizes['log10 (ours)'].iloc[1]:.1f} with per-layer block types and global widths; "
            f"CV 10^{cv_log:.1f}; paper: about 10^14 and 10^9 (it does not state how it counts)",
-           evidence=nlp.space_size_evidence(sizes), nlp_log10=nlp_log, cv_log10=cv_log)
+           evidence=nlp.claims.space_size(sizes), nlp_log10=nlp_log, cv_log10=cv_log)
 sizes
 
 # %%
-fig = nlp.draw_supernets(nlp_paper, ShiftAddNASCVSpace("paper"))
+fig = nlp.figures.supernets(nlp_paper, ShiftAddNASCVSpace("paper"))
 ctx.save_figure(fig, "sa-fig2")
 ctx.record("sa-fig2", measured="both supernets drawn from the paper-scale space objects",
-           evidence=nlp.supernets_evidence())
+           evidence=nlp.claims.fig2())
 
 # %%
-nlp_results = {pair: nlp.run_search_and_retrain(ctx.profile, pair) for pair in PAIRS}
+nlp_exp = nlp.run.NLPExperiment.from_profile(ctx.profile)
+nlp_results = {pair: nlp.run.run_search_and_retrain(nlp_exp, pair) for pair in PAIRS}
 for pair, res in nlp_results.items():  # every searched subnet, as an architecture file
     for s in res["searches"]:
         ctx.save_arch(f"sa-nlp-{pair}-searched-{s['budget_flops'] / 1e6:.0f}mflops", "shiftaddnas-nlp", s["config"],
-                      scale=ctx.profile.nlp.scale, pair=pair, budget_flops=int(s["budget_flops"]),
+                      scale=nlp_exp.scale, pair=pair, budget_flops=int(s["budget_flops"]),
                       valid_loss=float(s["valid_loss"]))
-ev5, summary = nlp.trade_off_evidence(ctx.profile, nlp_results)
-fig = nlp.draw_fig5(ctx.profile, nlp_results)
+ev5, summary = nlp.claims.trade_off(nlp_exp, nlp_results)
+fig = nlp.figures.bleu_vs_flops(nlp_results, ctx.profile.name, nlp_exp.scale)
 ctx.save_figure(fig, "sa-fig5")
 bleus = {f"bleu_{pair}_{i}": r["bleu"] for pair, res in nlp_results.items() for i, r in enumerate(res["retrained"])}
 ctx.record("sa-fig5", measured=summary + "; searched subnet vs the same-scale Transformer on the gettext corpus "
@@ -68,10 +69,10 @@ ctx.record("sa-fig5", measured=summary + "; searched subnet vs the same-scale Tr
 print(f"BLEU vs FLOPs ({ev5.verdict}): {summary}. {ev5.reason}")
 
 # %%
-t3 = nlp.table3(ctx.profile, nlp_results)
+t3 = nlp.tables.table3(nlp_results, ctx.profile.name, nlp_exp.scale)
 ctx.save_table(t3, "sa-table3", caption="NLP comparison: reported (WMT'14), Transformer-Big costed by our models, "
                "and our retrained subnets (reduced scale, gettext corpus)")
-ev3, summary3 = nlp.trade_off_evidence(ctx.profile, nlp_results, ("energy_mj", "latency_ms"))
+ev3, summary3 = nlp.claims.trade_off(nlp_exp, nlp_results, ("energy_mj", "latency_ms"))
 ctx.record("sa-table3", measured=summary3 + " (energy from the Eyeriss model; gettext corpus at reduced scale; "
            "only Transformer-Big is costed at paper scale)", evidence=ev3, **bleus)
 t3
@@ -90,39 +91,39 @@ import matplotlib.pyplot as plt
 from repro.experiments import shiftaddnas_cv as cv
 from repro.spaces.shiftaddnas_cv import PAPER_FIG8, ShiftAddNASCVSpace
 
-cv_exp = cv.CVExperiment.from_profile(ctx.profile)
-t2 = cv.table2(cv_exp.space)
+cv_exp = cv.run.CVExperiment.from_profile(ctx.profile)
+t2 = cv.tables.table2(cv_exp.space)
 ctx.save_table(t2, "sa-table2", caption="The CV search space (Table 2): reported and read from our space objects")
-ev = cv.table2_evidence(t2)
+ev = cv.claims.table2(t2)
 ctx.record("sa-table2", measured=f"our paper-scale space object differs from Table 2 in {ev.effect:.0f} rows; it "
            f"holds {ShiftAddNASCVSpace('paper').size():.3g} configs (4 types per layer)", evidence=ev,
            space_size=ShiftAddNASCVSpace("paper").size())
 t2
 
 # %%
-sizes = cv.supernet_sizes()
+sizes = cv.tables.supernet_sizes()
 ctx.save_table(sizes, "sa-text-supernetsize", caption="Paper-scale CV supernet parameters per weight-sharing mode")
 none_m, hws_m, saving = sizes["Ours (M)"].iloc[[0, 2, 3]]
 ctx.record("sa-text-supernetsize", measured=f"ours {none_m:.0f}M without sharing vs {hws_m:.0f}M with HWS "
            f"({saving:.0f}% smaller); paper 615M vs 364M (41%); our block internals are our design (two 3x3 "
-           "layers per Conv/Add/Shift block, MLP ratio 4)", evidence=cv.supernet_size_evidence(sizes),
+           "layers per Conv/Add/Shift block, MLP ratio 4)", evidence=cv.claims.supernet_size(sizes),
            params_no_ws_m=none_m, params_hws_m=hws_m, saving_pct=saving)
 sizes
 
 # %%
 searched = []
 for q in (0.25, 0.5):
-    found = cv.search(cv_exp, "heterogeneous", q)
-    retrained = cv.train_standalone(cv_exp, found["best"])
+    found = cv.run.search(cv_exp, "heterogeneous", q)
+    retrained = cv.run.train_standalone(cv_exp, found["best"])
     searched.append({"label": f"ShiftAddNAS (ours), MACs <= {found['macs_budget'] / 1e6:.2f}M (q={q})",
                      "config": found["best"], "test_acc": retrained["test_acc"]})
     ctx.save_arch(f"sa-cv-searched-q{int(100 * q)}", "shiftaddnas-cv", found["best"], scale=cv_exp.scale,
                   macs_budget=int(found["macs_budget"]), test_acc=float(retrained["test_acc"]))
-predictor = cv.latency_predictor_check(cv_exp, ctx.profile.supernet.predictor_samples)
-t4 = cv.table4(searched, ctx.profile.name, cv_exp.scale)
+predictor = cv.run.latency_predictor_check(cv_exp)
+t4 = cv.tables.table4(searched, ctx.profile.name, cv_exp.scale)
 ctx.save_table(t4, "sa-table4", caption="ImageNet comparison (reported) with our counted ops of the paper-scale "
                "models, and our searched subnets on Fashion-MNIST")
-ev4 = cv.table4_evidence(t4)
+ev4 = cv.claims.table4(t4)
 ctx.record("sa-table4", measured="counted columns of the zoo models vs the reported ones; "
            + "; ".join(f"{s['label']}: {s['test_acc']:.1f}% Fashion-MNIST test" for s in searched),
            evidence=ev4, latency_predictor_mape_pct=predictor["mape_pct"],
@@ -134,9 +135,9 @@ t4
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"wspace": 0.45})
-cv.draw_architecture(axes[0], PAPER_FIG8, ShiftAddNASCVSpace("paper"), "Paper, Fig. 8 (ImageNet, 82.8%)")
-cv.draw_architecture(axes[1], searched[1]["config"], cv_exp.space,
+cv.figures.architecture(axes[0], PAPER_FIG8, ShiftAddNASCVSpace("paper"), "Paper, Fig. 8 (ImageNet, 82.8%)")
+cv.figures.architecture(axes[1], searched[1]["config"], cv_exp.space,
                      f"Ours ({ctx.profile.name}, Fashion-MNIST, {searched[1]['test_acc']:.1f}%)")
 ctx.save_figure(fig, "sa-fig8")
 ctx.record("sa-fig8", measured=f"ours: {searched[1]['config']['stages']}; paper: {PAPER_FIG8['stages']}",
-           evidence=cv.architecture_evidence())
+           evidence=cv.claims.fig8())

@@ -15,18 +15,16 @@ out_dir = None  # artifact folder; None: $REPRO_OUT, else build/figures-interact
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
-from repro import reported
 from repro.experiments import shiftaddnas_cv as cv
 from repro.notebook import setup
 
 ctx = setup(profile, out_dir)
-exp = cv.CVExperiment.from_profile(ctx.profile)
+exp = cv.run.CVExperiment.from_profile(ctx.profile)
 exp
 
 # %%
-ours, per_subnet = cv.sharing_ablation(exp, ctx.profile.supernet.ablation_subnets)
+ours, per_subnet = cv.run.sharing_ablation(exp)
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
 for ax, mode in zip(axes, ("naive", "heterogeneous")):
     ax.scatter(per_subnet[f"inherited_acc_{mode}"], per_subnet["standalone_acc"])
@@ -36,25 +34,13 @@ axes[0].set_ylabel("standalone test accuracy (%), mean of 2 seeds")
 per_subnet
 
 # %%
-rep = reported.load("sa-table5")
-table = pd.DataFrame({
-    "ShiftAddNAS": ["w/ Naive WS", "w/ HWS"] * 2,
-    "Source": ["reported (ImageNet)"] * 2 + [f"ours ({ctx.profile.name}, {exp.scale}, Fashion-MNIST)"] * 2,
-    "Kendall τ": list(rep["Kendall τ"]) + list(ours["kendall_tau"]),
-    "Pearson R": list(rep["Pearson R"]) + list(ours["pearson_r"]),
-    "Spearman ρ": list(rep["Spearman ρ"]) + list(ours["spearman_rho"]),
-    "Top-1 (%)": list(rep["Top-1 (%)"]) + list(ours["top1_test"]),
-    "Params (M)": list(rep["Params (M)"]) + list(ours["params"] / 1e6),
-    "Energy (mJ)": list(rep["Energy (mJ)"]) + list(ours["energy_mj"]),
-    "Latency (ms)": list(rep["Latency (ms)"]) + list(ours["latency_ms"]),
-    "Searched subnet": ["", ""] + list(ours["searched"]),
-})
+table = cv.tables.table5(ours, ctx.profile.name, exp.scale)
 ctx.save_table(table, "sa-table5", caption="Naive vs heterogeneous weight sharing: ranking correlation between "
                "inherited and standalone accuracy, and each search's best subnet")
 naive, hws = ours.set_index("sharing").loc["naive"], ours.set_index("sharing").loc["heterogeneous"]
-metrics = tuple(cv.CORRELATIONS.values())
+metrics = tuple(cv.claims.CORRELATIONS.values())
 n = len(per_subnet)
-ev = cv.ablation_evidence(per_subnet, exp.standalone_steps)
+ev = cv.claims.table5(per_subnet, exp.standalone_steps)
 ctx.record("sa-table5", measured=f"over {n} subnets (one supernet seed per mode, ground truth {exp.standalone_steps} "
            f"standalone steps at 2 seeds), HWS vs naive: Kendall {hws.kendall_tau:.2f} vs {naive.kendall_tau:.2f}, "
            f"Pearson {hws.pearson_r:.2f} vs {naive.pearson_r:.2f}, Spearman {hws.spearman_rho:.2f} vs "

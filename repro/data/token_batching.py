@@ -22,7 +22,7 @@ multiple of 8; here every batch is packed as full as the token budget allows.
 :class:`LineIndex` holds byte offsets only (8 bytes a line, the text stays on disk);
 :func:`token_lengths` encodes a file once, streaming, into one ``int32`` length per line;
 :class:`TokenBatchStream` encodes each batch when it is drawn, in the tensor format of
-``repro.experiments.shiftaddnas_nlp.collate`` (``source + EOS``, ``BOS + target``, ``target + EOS``,
+``repro.experiments.shiftaddnas_nlp.run.collate`` (``source + EOS``, ``BOS + target``, ``target + EOS``,
 PAD-padded ``long`` tensors).
 """
 from __future__ import annotations
