@@ -8,10 +8,12 @@ import pytest
 
 
 def test_operators_are_public_names_of_repro_ops():
-    from repro.ops import Adder2d, AdderLinear, SharedConv2d, ShiftConv2d, ShiftLinear  # noqa: F401
+    from repro.ops import (Adder2d, AdderLinear, ElasticConv2d, ElasticLayerNorm, ElasticLinear,  # noqa: F401
+                           SharedConv2d, ShiftConv2d, ShiftLinear)
     from repro.ops.adder import Adder2d as defined
+    from repro.ops.elastic import ElasticLinear as elastic
 
-    assert Adder2d is defined
+    assert Adder2d is defined and ElasticLinear is elastic
 
 
 @pytest.mark.parametrize("package", ["repro.ops", "repro.spaces", "repro.supernets", "repro.cost"])

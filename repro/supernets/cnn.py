@@ -3,8 +3,9 @@
 As for the ViT supernet, ``set_active_subnet(config)`` then ``model(x)`` runs the subnet on sliced
 weights (first channels, first blocks, centre of the largest kernel), and ``model(x, masks)`` runs the
 largest network with Eq. 9's masks: channel masks after each block, a kernel mask on the weights, a
-gate per residual block. Batch norm always uses batch statistics (so narrower subnets need no
-recalibration), which also makes both forwards agree on one-hot policies.
+gate per residual block (the elastic layers of :mod:`repro.ops.elastic`). Batch norm always uses
+batch statistics (so narrower subnets need no recalibration), which also makes both forwards agree
+on one-hot policies.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from repro.ops.elastic import ElasticConv2d, ElasticLinear, kernel_masks
 from repro.spaces.base import Config
 from repro.spaces.masks import Policies, depth_masks, prefix_masks
 from repro.spaces.bignas_cnn import CNNSpace
@@ -20,38 +22,29 @@ from repro.supernets.base import Supernet
 Masks = dict[str, Tensor]
 
 
-def kernel_masks(kernels: tuple[int, ...]) -> Tensor:
-    """Row ``i``: the centred ``k_i x k_i`` window inside the largest kernel, flattened."""
-    kmax = max(kernels)
-    out = torch.zeros(len(kernels), kmax, kmax)
-    for i, k in enumerate(kernels):
-        lo = (kmax - k) // 2
-        out[i, lo:lo + k, lo:lo + k] = 1.0
-    return out
-
-
-class ConvBlock(nn.Module):
-    """Convolution (largest kernel and widths), batch norm on batch statistics, ReLU."""
+class ConvBlock(ElasticConv2d):
+    """Elastic convolution (largest kernel and widths, no bias), batch norm on batch statistics, ReLU."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int):
-        super().__init__()
-        self.stride, self.kernel = stride, kernel
-        self.weight = nn.Parameter(torch.empty(c_out, c_in, kernel, kernel))
-        nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
+        super().__init__(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False)
         self.bn_weight = nn.Parameter(torch.ones(c_out))
         self.bn_bias = nn.Parameter(torch.zeros(c_out))
 
-    def _finish(self, y: Tensor, c_out: int) -> Tensor:
-        return F.relu(F.batch_norm(y, None, None, self.bn_weight[:c_out], self.bn_bias[:c_out], training=True))
+    def reset_parameters(self) -> None:
+        """Kaiming-normal weights for the ReLU that follows (called by ``nn.Conv2d.__init__``)."""
+        nn.init.kaiming_normal_(self.weight, nonlinearity="relu")
 
-    def sliced(self, x: Tensor, c_out: int, k: int) -> Tensor:
-        lo = (self.kernel - k) // 2
-        w = self.weight[:c_out, : x.shape[1], lo:lo + k, lo:lo + k]
-        return self._finish(F.conv2d(x, w, stride=self.stride, padding=k // 2), c_out)
+    def _finish(self, y: Tensor) -> Tensor:
+        c = y.shape[1]
+        return F.relu(F.batch_norm(y, None, None, self.bn_weight[:c], self.bn_bias[:c], training=True))
 
-    def masked(self, x: Tensor, channels: Tensor, kernel: Tensor) -> Tensor:
-        y = F.conv2d(x, self.weight * kernel, stride=self.stride, padding=self.kernel // 2)
-        return self._finish(y, len(channels)) * channels[:, None, None]
+    def sliced(self, x: Tensor, out_channels: int | None = None, kernel_size: int | None = None) -> Tensor:
+        """The subnet block: ``out_channels`` filters with the centred ``kernel_size`` window."""
+        return self._finish(super().sliced(x, out_channels, kernel_size))
+
+    def masked(self, x: Tensor, kernel: Tensor, channels: Tensor) -> Tensor:
+        """The largest block with a kernel mask on the weight and a channel mask on the output (Eq. 9)."""
+        return self._finish(super().masked(x, kernel)) * channels[:, None, None]
 
 
 class CNNSupernet(nn.Module, Supernet):
@@ -68,7 +61,7 @@ class CNNSupernet(nn.Module, Supernet):
                                                   2 if (b == 0 and s > 0) else 1) for b in range(space.max_depth)))
             c_in = widths[-1]
         self.stages = nn.ModuleList(stages)
-        self.head = nn.Linear(c_in, space.num_classes)
+        self.head = ElasticLinear(c_in, space.num_classes)
         self.active: Config = space.largest()
         for s, widths in enumerate(space.widths):
             self.register_buffer(f"width_masks_{s}", prefix_masks(widths, widths[-1]), persistent=False)
@@ -87,8 +80,7 @@ class CNNSupernet(nn.Module, Supernet):
                                            for mine, theirs in zip(blocks, self.stages[s])]
         for mine, theirs in pairs:
             c_out, c_in, k, _ = mine.weight.shape
-            lo = (theirs.kernel - k) // 2
-            mine.weight.copy_(theirs.weight[:c_out, :c_in, lo:lo + k, lo:lo + k])
+            mine.weight.copy_(theirs.sliced_weight(c_out, c_in, k))
             mine.bn_weight.copy_(theirs.bn_weight[:c_out])
             mine.bn_bias.copy_(theirs.bn_bias[:c_out])
         net.head.weight.copy_(self.head.weight[:, :net.head.in_features])
@@ -106,7 +98,7 @@ class CNNSupernet(nn.Module, Supernet):
         return out
 
     def forward(self, x: Tensor, masks: Masks | None = None) -> Tensor:
-        x = self.stem.sliced(x, self.space.stem, 3)
+        x = self.stem.sliced(x)
         for s, blocks in enumerate(self.stages):
             if masks is None:
                 width, depth, kernels = self.active["width"][s], self.active["depth"][s], self.active["kernel"][s]
@@ -116,9 +108,9 @@ class CNNSupernet(nn.Module, Supernet):
             else:
                 m, gates = masks[f"width.{s}"], masks[f"depth.{s}"]
                 for b, blk in enumerate(blocks):
-                    y = blk.masked(x, m, masks[f"kernel.{s}.{b}"])
+                    y = blk.masked(x, masks[f"kernel.{s}.{b}"], m)
                     x = y if b == 0 else x + gates[b] * y
-        return F.linear(x.mean((2, 3)), self.head.weight[:, : x.shape[1]], self.head.bias)
+        return self.head.sliced(x.mean((2, 3)))
 
 
 class CNNSubnet(nn.Module):
@@ -138,9 +130,9 @@ class CNNSubnet(nn.Module):
         self.head = nn.Linear(c_in, space.num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.stem.sliced(x, self.stem.weight.shape[0], 3)
+        x = self.stem.sliced(x)
         for blocks in self.stages:
             for b, blk in enumerate(blocks):
-                y = blk.sliced(x, blk.weight.shape[0], blk.kernel)
+                y = blk.sliced(x)
                 x = y if b == 0 else x + y
         return self.head(x.mean((2, 3)))

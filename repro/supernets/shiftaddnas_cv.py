@@ -21,7 +21,8 @@ Weight sharing (Sec. 3.2.2) of the Conv / Add / Shift candidates of a layer, thr
 
 The Attn candidates never share. Pool and candidate weights start from N(0, 1) (the Gaussian the
 Conv view is pulled towards). :meth:`CVSupernet.export` copies a subnet's weights into a
-:class:`CVNet`, which then computes the same function.
+:class:`CVNet`, which then computes the same function. The supernet has no elastic widths (its
+choices are block types and depths), so it does not use the sliced layers of :mod:`repro.ops.elastic`.
 """
 from __future__ import annotations
 

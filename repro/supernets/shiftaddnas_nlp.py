@@ -1,8 +1,9 @@
 """The ShiftAddNAS NLP supernet (Fig. 2a): an elastic encoder-decoder of hybrid multi-branch blocks.
 
 Every block holds the largest weights of its layer; a subnet uses their front slices (HAT's
-elastic embed / heads / MLP). The token mixer of a block is Attn, a local op (Conv, Shift or Add:
-a 1-D convolution over time of width ``kernel``, causal in the decoder) or a multi-branch Attn+X
+elastic embed / heads / MLP, through the layers of :mod:`repro.ops.elastic`). The token mixer of a
+block is Attn, a local op (Conv, Shift or Add: a 1-D convolution over time of width ``kernel``,
+causal in the decoder) or a multi-branch Attn+X
 (Lite Transformer's long-short range attention: the first half of the channels go through
 attention with half the heads, the second half through the local op, then concatenated). Each
 block is followed by its two-layer MLP; pre-LayerNorm residual blocks; each decoder block attends
@@ -30,21 +31,13 @@ from torch import nn
 from repro.cost.counting import Layer, LayerShape, register
 from repro.ops.adder import adder_linear
 from repro.ops.checks import check_choice
+from repro.ops.elastic import ElasticLayerNorm, ElasticLinear
 from repro.ops.shift import round_to_power_of_two, shift_linear
 from repro.ops.weight_sharing import SHARING, SharedPool
 from repro.spaces.base import Config
 from repro.supernets.base import Supernet
 from repro.spaces.shiftaddnas_nlp import (DECODER_LISTS, DECODER_TYPES, ENCODER_LISTS, ENCODER_TYPES, LOCAL_OPS,
                                          NlpSpaceDims, ShiftAddNASNLPSpace, split_block)
-
-def _linear(layer: nn.Linear, x: torch.Tensor, out_features: int, in_features: int) -> torch.Tensor:
-    """``layer`` restricted to the front ``out_features x in_features`` slice of its weight (HAT)."""
-    return F.linear(x, layer.weight[:out_features, :in_features], layer.bias[:out_features])
-
-
-def _norm(layer: nn.LayerNorm, x: torch.Tensor) -> torch.Tensor:
-    c = x.shape[-1]
-    return F.layer_norm(x, (c,), layer.weight[:c], layer.bias[:c], layer.eps)
 
 
 class ElasticAttention(nn.Module):
@@ -53,16 +46,16 @@ class ElasticAttention(nn.Module):
     def __init__(self, embed: int, width: int, head_dim: int):
         super().__init__()
         self.head_dim = head_dim
-        self.q, self.k, self.v = (nn.Linear(embed, width) for _ in range(3))
-        self.out = nn.Linear(width, embed)
+        self.q, self.k, self.v = (ElasticLinear(embed, width) for _ in range(3))
+        self.out = ElasticLinear(width, embed)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, heads: int, key_pad: torch.Tensor | None,
                 causal: bool) -> torch.Tensor:
         b, t, c_in = x.shape
         c_out, a, dh = c_in, heads * self.head_dim, self.head_dim
-        q = _linear(self.q, x, a, c_in).view(b, t, heads, dh).transpose(1, 2)
-        k = _linear(self.k, memory, a, memory.shape[-1]).view(b, -1, heads, dh).transpose(1, 2)
-        v = _linear(self.v, memory, a, memory.shape[-1]).view(b, -1, heads, dh).transpose(1, 2)
+        q = self.q.sliced(x, a).view(b, t, heads, dh).transpose(1, 2)
+        k = self.k.sliced(memory, a).view(b, -1, heads, dh).transpose(1, 2)
+        v = self.v.sliced(memory, a).view(b, -1, heads, dh).transpose(1, 2)
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(dh)
         if key_pad is not None:
             scores = scores.masked_fill(key_pad[:, None, None, :], float("-inf"))
@@ -70,7 +63,7 @@ class ElasticAttention(nn.Module):
             future = torch.ones(t, k.shape[2], dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
         y = torch.matmul(scores.softmax(-1), v).transpose(1, 2).reshape(b, t, a)
-        return _linear(self.out, y, c_out, a)
+        return self.out.sliced(y, c_out)
 
 
 class LocalMixer(nn.Module):
@@ -88,7 +81,7 @@ class LocalMixer(nn.Module):
         super().__init__()
         self.kernel, self.ops, self.causal, self.sharing = kernel, ops, causal, sharing
         self.pool = SharedPool((channels, channels, kernel), ops, sharing, kernel=transform_kernel, bias=True)
-        self.norms = nn.ModuleDict({op: nn.LayerNorm(channels) for op in ops})
+        self.norms = nn.ModuleDict({op: ElasticLayerNorm(channels) for op in ops})
         self.op: str | None = None
 
     def set_op(self, op: str) -> "LocalMixer":
@@ -113,7 +106,7 @@ class LocalMixer(nn.Module):
             y = shift_linear(windows, round_to_power_of_two(w), bias)
         else:
             y = adder_linear(windows, w, bias)
-        return _norm(self.norms[op], y)
+        return self.norms[op].sliced(y)
 
     def regularization_loss(self) -> torch.Tensor:
         """Eq. 5's KL terms: the pool to N(0, I) and T(pool) to Laplace(0, 1) (heterogeneous only)."""
@@ -150,16 +143,16 @@ class Block(nn.Module):
         attn_div = 1 if any(a and not op for a, op in parts) else 2
         local_div = 1 if any(op and not a for a, op in parts) else 2
         self.decoder, self.dropout = decoder, dropout
-        self.norm_mix = nn.LayerNorm(d)
+        self.norm_mix = ElasticLayerNorm(d)
         self.attn = (ElasticAttention(d // attn_div, width // attn_div, head_dim)
                      if any(a for a, _ in parts) else None)
         self.local = (LocalMixer(d // local_div, kernel, local_ops, sharing, causal=decoder)
                       if local_ops else None)
         if decoder:
-            self.norm_cross = nn.LayerNorm(d)
+            self.norm_cross = ElasticLayerNorm(d)
             self.cross = ElasticAttention(d, width, head_dim)
-        self.norm_mlp = nn.LayerNorm(d)
-        self.fc1, self.fc2 = nn.Linear(d, spec.mlp), nn.Linear(spec.mlp, d)
+        self.norm_mlp = ElasticLayerNorm(d)
+        self.fc1, self.fc2 = ElasticLinear(d, spec.mlp), ElasticLinear(spec.mlp, d)
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
         return F.dropout(x, self.dropout, self.training)
@@ -178,12 +171,12 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, block: str, heads: int, mlp: int, pad: torch.Tensor | None,
                 memory: torch.Tensor | None = None, memory_pad: torch.Tensor | None = None) -> torch.Tensor:
         d = x.shape[-1]
-        x = x + self._drop(self.mix(_norm(self.norm_mix, x), block, heads, pad))
+        x = x + self._drop(self.mix(self.norm_mix.sliced(x), block, heads, pad))
         if self.decoder:
-            h = _norm(self.norm_cross, x)
+            h = self.norm_cross.sliced(x)
             x = x + self._drop(self.cross(h, memory, heads, memory_pad, causal=False))
-        h = F.relu(_linear(self.fc1, _norm(self.norm_mlp, x), mlp, d))
-        return x + self._drop(_linear(self.fc2, h, d, mlp))
+        h = F.relu(self.fc1.sliced(self.norm_mlp.sliced(x), mlp))
+        return x + self._drop(self.fc2.sliced(h, d))
 
 
 class OutputProjection(nn.Module):
@@ -229,7 +222,7 @@ class ShiftAddNASTransformer(nn.Module, Supernet):
         kw = dict(head_dim=dims.head_dim, kernel=dims.kernel, sharing=sharing, dropout=dropout)
         self.encoder = nn.ModuleList(Block(s, decoder=False, **kw) for s in layout[0])
         self.decoder = nn.ModuleList(Block(s, decoder=True, **kw) for s in layout[1])
-        self.encoder_norm, self.decoder_norm = nn.LayerNorm(self.max_embed), nn.LayerNorm(self.max_embed)
+        self.encoder_norm, self.decoder_norm = ElasticLayerNorm(self.max_embed), ElasticLayerNorm(self.max_embed)
         self.output_projection = OutputProjection(self.embed_tokens)
         self.dropout = dropout
         self.config: Config = self.space.transformer()
@@ -263,7 +256,7 @@ class ShiftAddNASTransformer(nn.Module, Supernet):
         x, outs = self._embed(src), []
         for block, (typ, heads, mlp) in zip(self.encoder, zip(*(self.config[k] for k in ENCODER_LISTS))):
             x = block(x, typ, heads, mlp, pad)
-            outs.append(_norm(self.encoder_norm, x))
+            outs.append(self.encoder_norm.sliced(x))
         return outs, pad
 
     def decode(self, tgt_in: torch.Tensor, encoded: tuple[list[torch.Tensor], torch.Tensor]) -> torch.Tensor:
@@ -276,7 +269,7 @@ class ShiftAddNASTransformer(nn.Module, Supernet):
             typ, heads, mlp, arb = (cfg[k][i] for k in DECODER_LISTS)
             memory = torch.cat(outs[-arb:], dim=1)
             x = self.decoder[i](x, typ, heads, mlp, pad, memory, src_pad.repeat(1, arb))
-        return self.output_projection(_norm(self.decoder_norm, x))
+        return self.output_projection(self.decoder_norm.sliced(x))
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         return self.decode(tgt_in, self.encode(src))

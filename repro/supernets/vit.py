@@ -2,7 +2,7 @@
 
 Every subnet uses the front slices of the largest weights: the first ``embed_dim`` channels, the
 first ``h`` heads, the first ``hidden`` MLP units, the first ``depth`` blocks. Two forwards share
-the weights:
+the weights (the sliced and masked forms of :mod:`repro.ops.elastic`):
 
 - ``set_active_subnet(config)`` then ``model(x)``: the subnet itself, on sliced weights;
 - ``model(x, masks)``: the largest network with every width multiplied by a mask, the
@@ -18,20 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from repro.ops.elastic import ElasticLayerNorm, ElasticLinear
 from repro.spaces.autoformer import ViTSpace, hidden_width
 from repro.spaces.base import Config
 from repro.spaces.masks import Policies, depth_masks, prefix_masks
 from repro.supernets.base import Supernet
 
 Masks = dict[str, Tensor]
-
-
-def masked_layer_norm(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
-    """Layer norm over the channels where ``mask`` is on (the sliced norm when ``mask`` is 0/1)."""
-    count = mask.sum()
-    mean = (x * mask).sum(-1, keepdim=True) / count
-    var = (((x - mean) * mask) ** 2).sum(-1, keepdim=True) / count
-    return ((x - mean) / torch.sqrt(var + eps) * weight + bias) * mask
 
 
 class Block(nn.Module):
@@ -41,36 +34,33 @@ class Block(nn.Module):
         super().__init__()
         self.heads, self.head_dim = heads, head_dim
         q = heads * head_dim
-        self.norm1, self.norm2 = nn.LayerNorm(embed), nn.LayerNorm(embed)
-        self.q, self.k, self.v = nn.Linear(embed, q), nn.Linear(embed, q), nn.Linear(embed, q)
-        self.proj = nn.Linear(q, embed)
-        self.fc1, self.fc2 = nn.Linear(embed, hidden), nn.Linear(hidden, embed)
+        self.norm1, self.norm2 = ElasticLayerNorm(embed), ElasticLayerNorm(embed)
+        self.q, self.k, self.v = ElasticLinear(embed, q), ElasticLinear(embed, q), ElasticLinear(embed, q)
+        self.proj = ElasticLinear(q, embed)
+        self.fc1, self.fc2 = ElasticLinear(embed, hidden), ElasticLinear(hidden, embed)
 
-    def _attend(self, x: Tensor, e: int, h: int, head_mask: Tensor | None = None) -> Tensor:
-        """Attention of the first ``h`` heads on ``x`` whose first ``e`` channels are live."""
+    def _attend(self, x: Tensor, h: int, head_mask: Tensor | None = None) -> Tensor:
+        """Attention of the first ``h`` heads on ``x``."""
         b, n, _ = x.shape
         q = h * self.head_dim
-        split = lambda lin: F.linear(x, lin.weight[:q, :e], lin.bias[:q]).view(b, n, h, self.head_dim).transpose(1, 2)  # noqa: E731
+        split = lambda lin: lin.sliced(x, q).view(b, n, h, self.head_dim).transpose(1, 2)  # noqa: E731
         att = (split(self.q) @ split(self.k).transpose(-2, -1)) / math.sqrt(self.head_dim)
         out = att.softmax(-1) @ split(self.v)                      # (b, h, n, head_dim)
         if head_mask is not None:
             out = out * head_mask[:, None, None]
         return out.transpose(1, 2).reshape(b, n, q)
 
-    def sliced(self, x: Tensor, e: int, h: int, hidden: int) -> Tensor:
-        """The subnet block: embed ``e``, ``h`` heads, ``hidden`` MLP units."""
-        y = F.layer_norm(x, (e,), self.norm1.weight[:e], self.norm1.bias[:e])
-        x = x + F.linear(self._attend(y, e, h), self.proj.weight[:e, :h * self.head_dim], self.proj.bias[:e])
-        y = F.layer_norm(x, (e,), self.norm2.weight[:e], self.norm2.bias[:e])
-        y = F.gelu(F.linear(y, self.fc1.weight[:hidden, :e], self.fc1.bias[:hidden]))
-        return x + F.linear(y, self.fc2.weight[:e, :hidden], self.fc2.bias[:e])
+    def sliced(self, x: Tensor, h: int, hidden: int) -> Tensor:
+        """The subnet block on ``x``'s embed width: ``h`` heads, ``hidden`` MLP units."""
+        e = x.shape[-1]
+        x = x + self.proj.sliced(self._attend(self.norm1.sliced(x), h), e)
+        y = F.gelu(self.fc1.sliced(self.norm2.sliced(x), hidden))
+        return x + self.fc2.sliced(y, e)
 
     def masked(self, x: Tensor, embed: Tensor, gate: Tensor, heads: Tensor, hidden: Tensor) -> Tensor:
         """The largest block with channel masks and a depth gate (each from Eq. 9)."""
-        e = x.shape[-1]
-        y = masked_layer_norm(x, embed, self.norm1.weight, self.norm1.bias)
-        x = x + gate * self.proj(self._attend(y, e, self.heads, heads)) * embed
-        y = masked_layer_norm(x, embed, self.norm2.weight, self.norm2.bias)
+        x = x + gate * self.proj(self._attend(self.norm1.masked(x, embed), self.heads, heads)) * embed
+        y = self.norm2.masked(x, embed)
         return x + gate * self.fc2(F.gelu(self.fc1(y)) * hidden) * embed
 
 
@@ -81,15 +71,15 @@ class ViTSupernet(nn.Module, Supernet):
         super().__init__()
         self.space = space
         e = space.max_embed
-        self.patch = nn.Linear(space.patch_size ** 2 * space.in_chans, e)
+        self.patch = ElasticLinear(space.patch_size ** 2 * space.in_chans, e)
         self.cls = nn.Parameter(torch.zeros(1, 1, e))
         self.pos = nn.Parameter(torch.zeros(1, space.tokens, e))
         nn.init.trunc_normal_(self.pos, std=0.02)
         nn.init.trunc_normal_(self.cls, std=0.02)
         self.blocks = nn.ModuleList(Block(e, space.max_heads, space.head_dim, space.max_hidden)
                                     for _ in range(space.max_depth))
-        self.norm = nn.LayerNorm(e)
-        self.head = nn.Linear(e, space.num_classes)
+        self.norm = ElasticLayerNorm(e)
+        self.head = ElasticLinear(e, space.num_classes)
         self.active: Config = space.largest()
         hid = [[hidden_width(r, emb) for r in space.mlp_ratios] for emb in space.embed_dims]
         self.register_buffer("embed_masks", prefix_masks(space.embed_dims, e), persistent=False)
@@ -131,17 +121,16 @@ class ViTSupernet(nn.Module, Supernet):
         t = t * m
         for i, blk in enumerate(self.blocks):
             t = blk.masked(t, m, masks["depth"][i], masks[f"heads.{i}"], masks[f"hidden.{i}"])
-        return self.head(masked_layer_norm(t[:, 0], m, self.norm.weight, self.norm.bias))
+        return self.head(self.norm.masked(t[:, 0], m))
 
     def _forward_sliced(self, patches: Tensor) -> Tensor:
         cfg = self.active
         e = cfg["embed_dim"]
-        t = F.linear(patches, self.patch.weight[:e], self.patch.bias[:e])
+        t = self.patch.sliced(patches, e)
         t = torch.cat([self.cls[..., :e].expand(len(patches), -1, -1), t], 1) + self.pos[..., :e]
         for blk, h, r in zip(self.blocks, cfg["num_heads"], cfg["mlp_ratio"]):
-            t = blk.sliced(t, e, h, hidden_width(r, e))
-        t = F.layer_norm(t[:, 0], (e,), self.norm.weight[:e], self.norm.bias[:e])
-        return F.linear(t, self.head.weight[:, :e], self.head.bias)
+            t = blk.sliced(t, h, hidden_width(r, e))
+        return self.head.sliced(self.norm.sliced(t[:, 0]))
 
 
 class ViTSubnet(nn.Module):
@@ -161,9 +150,9 @@ class ViTSubnet(nn.Module):
         self.head = nn.Linear(e, space.num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        p, e = self.patch_size, self.pos.shape[-1]
+        p = self.patch_size
         t = self.patch(F.unfold(x, p, stride=p).transpose(1, 2))
         t = torch.cat([self.cls.expand(len(x), -1, -1), t], 1) + self.pos
         for blk in self.blocks:
-            t = blk.sliced(t, e, blk.heads, blk.fc1.out_features)
+            t = blk.sliced(t, blk.heads, blk.fc1.out_features)
         return self.head(self.norm(t[:, 0]))
