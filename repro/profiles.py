@@ -170,6 +170,7 @@ class BitshiftConfig(Section):
     drop_path: float = 0.0          # paper 0.2
     arch_lr: float = 0.03           # Adam lr of alpha, beta (paper 3e-4 over ~100x more steps)
     lr: float = 0.1                 # RAdam lr of the weights (paper 0.01 over ~1000x more steps: P, S must move)
+    weight_decay: float = 3e-4      # of the weights, Eq. 15 on P and S, search and training (paper 3e-4, Appendix B)
     fixed_point: bool = False       # 16.16 fixed-point inputs of the shift convolutions (paper: yes)
     gpus: int = 1                   # paper: 1 (Sec. 5.1: one GeForce RTX 3090)
 

@@ -350,3 +350,25 @@ def test_darts_search_is_one_engine_run_resumed_exactly_mid_epoch(tmp_path):
     assert resumed.genotype == whole.genotype and resumed.history == whole.history
     assert [(h["phase"], h["temperature"]) for h in whole.history] == [(darts.BILEVEL, None)]
     assert whole.history[0]["alpha_moved"] > 0  # alpha learns from the first step
+
+
+def test_bitshift_study_is_built_once_from_the_profile_and_keys_each_step_by_its_fields_and_one_seed():
+    from dataclasses import asdict
+
+    from repro.experiments.bitshift.run import BitshiftStudy
+    from repro.profiles import get_profile
+
+    profile = get_profile("smoke", {"seed": 3, "seeds": 2, "bitshift.lr": 0.05})
+    study = BitshiftStudy.from_profile(profile)
+    assert (study.cfg, study.seeds, study.data_seed, study.cifar_root) == (profile.bitshift, (3, 4), 3, None)
+    assert study.key(4) == {"cfg": asdict(profile.bitshift), "cifar_root": None, "data_seed": 3, "seed": 4}
+    assert study.key(3) != BitshiftStudy.from_profile(get_profile("smoke", {"seed": 3})).key(3)  # lr is in the key
+
+
+@pytest.mark.parametrize("domain", ["shift", "real"])
+def test_shift_resnet20_has_nine_blocks_and_one_logit_per_class(domain):
+    from repro.models.shift_resnet import ShiftResNet20
+
+    net = ShiftResNet20(width=4, num_classes=10, in_channels=1, domain=domain)
+    assert len(net.blocks) == 9 and net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+    assert any(isinstance(m, ShiftConv2d) for m in net.modules()) == (domain == "shift")

@@ -70,3 +70,13 @@ def test_the_checker_sees_function_level_and_relative_imports(tmp_path, monkeypa
 
 def test_registry_imports_nothing_from_repro():
     assert not [m for m in imported_modules(ROOT / "repro" / "registry.py") if m.split(".")[0] == "repro"]
+
+
+def test_a_studys_run_reads_none_of_its_tables_figures_or_claims():
+    """experiments/<study>/ (issue 11 item 5): claims, tables and figures read run; run never reads them back."""
+    back = []
+    for run in sorted((ROOT / "repro" / "experiments").glob("*/run.py")):
+        pkg = _module_name(run.parent)
+        back += [(run.relative_to(ROOT).as_posix(), m) for m in imported_modules(run)
+                 if m == pkg or (m.startswith(pkg + ".") and m != pkg + ".run")]
+    assert not back, f"run.py imports its study's other parts: {back}"

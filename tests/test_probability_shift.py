@@ -232,7 +232,7 @@ def test_exact_bin_probabilities_of_uniform_sampling_match_monte_carlo():
 
     import numpy as np
 
-    from repro.experiments.probability_shift import fig9_bins, uniform_bin_probabilities
+    from repro.experiments.probability_shift.run import fig9_bins, uniform_bin_probabilities
 
     space = get_space("T-fashion")
     bins = fig9_bins(space, (space.flops(space.largest()) - space.flops(space.smallest())) / 5)
@@ -246,7 +246,7 @@ def test_exact_bin_probabilities_of_uniform_sampling_match_monte_carlo():
 def test_seed_stratified_correlation_decides_a_clear_ranking_and_not_noise():
     import numpy as np
 
-    from repro.experiments.probability_shift import seed_stratified_correlation
+    from repro.experiments.probability_shift.claims import seed_stratified_correlation
 
     rng = np.random.default_rng(0)
     x = [rng.normal(size=10) for _ in range(3)]

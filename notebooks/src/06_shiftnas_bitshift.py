@@ -17,7 +17,8 @@ from repro.experiments import bitshift as bs
 from repro.notebook import setup
 
 ctx = setup(profile, out_dir)
-ctx.profile.bitshift
+study = bs.run.BitshiftStudy.from_profile(ctx.profile)
+study
 
 # %% [markdown]
 # ## All searches and trainings (cached; a rerun is free, an interrupted one resumes)
@@ -30,28 +31,28 @@ ctx.profile.bitshift
 # and every network whose accuracy decides a claim must pass the 84% Fashion-MNIST accuracy gate.
 
 # %%
-run = bs.run(ctx.profile)
-counted = bs.table2()
-verdicts = bs.verdicts(run, counted)
-print("ShiftNAS cell:", run.shiftnas.genotype)
-print("DARTS-strategy cell:", run.darts.genotype)
-for seed_run in run.seeds:  # every searched cell, as an architecture file
+runs = bs.run.run_seeds(study)
+counted = bs.tables.table2()
+verdicts = bs.claims.verdicts(runs, counted)
+print("ShiftNAS cell:", runs.shiftnas.genotype)
+print("DARTS-strategy cell:", runs.darts.genotype)
+for seed_run in runs.seeds:  # every searched cell, as an architecture file
     for strategy, result in (("shiftnas", seed_run.shiftnas), ("darts", seed_run.darts)):
         ctx.save_arch(f"bs-{strategy}-seed{seed_run.seed}", "darts-genotype", result.genotype,
-                      dataset=ctx.profile.bitshift.dataset, seed=seed_run.seed)
+                      dataset=study.cfg.dataset, seed=seed_run.seed)
 
 # %% [markdown]
 # ## bs-fig1 · the method, drawn from the phases the search runs
 
 # %%
-ctx.save_figure(bs.fig_overview(run.search_cfg), "bs-fig1")
+ctx.save_figure(bs.figures.fig_overview(runs.search_cfg), "bs-fig1")
 ctx.record("bs-fig1", **verdicts["bs-fig1"])
 
 # %% [markdown]
 # ## bs-fig2 · the learning-rate curve, read from the scheduler
 
 # %%
-ctx.save_figure(bs.fig_lr(run.search_cfg, run.steps_per_epoch), "bs-fig2")
+ctx.save_figure(bs.figures.fig_lr(runs.search_cfg, runs.steps_per_epoch), "bs-fig2")
 ctx.record("bs-fig2", **verdicts["bs-fig2"])
 print(verdicts["bs-fig2"]["measured"])
 
@@ -59,7 +60,7 @@ print(verdicts["bs-fig2"]["measured"])
 # ## bs-fig3 · skip collapse: the DARTS strategy vs ShiftNAS in the same shift space
 
 # %%
-ctx.save_figure(bs.fig_cells(run), "bs-fig3")
+ctx.save_figure(bs.figures.fig_cells(runs), "bs-fig3")
 ctx.record("bs-fig3", **verdicts["bs-fig3"])
 print(verdicts["bs-fig3"]["measured"], "->", verdicts["bs-fig3"]["evidence"].verdict)
 
@@ -67,7 +68,7 @@ print(verdicts["bs-fig3"]["measured"], "->", verdicts["bs-fig3"]["evidence"].ver
 # ## bs-fig4 · search accuracy with and without the learning-rate reset
 
 # %%
-ctx.save_figure(bs.fig_search_trace(run), "bs-fig4")
+ctx.save_figure(bs.figures.fig_search_trace(runs), "bs-fig4")
 ctx.record("bs-fig4", **verdicts["bs-fig4"])
 print(verdicts["bs-fig4"]["measured"], "->", verdicts["bs-fig4"]["evidence"].verdict)
 
@@ -75,13 +76,13 @@ print(verdicts["bs-fig4"]["measured"], "->", verdicts["bs-fig4"]["evidence"].ver
 # ## bs-table1 and bs-table3 · searched cell vs DARTS-strategy cell vs ResNet-20, bit-shift and real
 
 # %%
-t1 = bs.table1(run)
+t1 = bs.tables.table1(runs)
 ctx.save_table(t1, "bs-table1", caption="Top-1, params and search cost: ours (scaled) beside reported CIFAR")
 ctx.record("bs-table1", **verdicts["bs-table1"])
 t1
 
 # %%
-t3 = bs.table3(run)
+t3 = bs.tables.table3(runs)
 ctx.save_table(t3, "bs-table3", caption="Real vs bit-shift accuracy and the drop: ours (scaled) beside reported")
 ctx.record("bs-table3", **verdicts["bs-table3"])
 print(verdicts["bs-table1"]["measured"], "->", verdicts["bs-table1"]["evidence"].verdict)
@@ -92,7 +93,7 @@ t3
 # ## bs-table4 · the four L2R / LRR combinations
 
 # %%
-t4 = bs.table4(run)
+t4 = bs.tables.table4(runs)
 ctx.save_table(t4, "bs-table4", caption="L2R / LRR ablation: searched cell trained in the bit-shift domain")
 ctx.record("bs-table4", **verdicts["bs-table4"])
 print(verdicts["bs-table4"]["measured"], "->", verdicts["bs-table4"]["evidence"].verdict,
@@ -103,9 +104,9 @@ t4
 # ## bs-fig5, bs-fig6 · training curves; the batch-size comparison (scaled)
 
 # %%
-ctx.save_figure(bs.fig_training(run), "bs-fig5")
+ctx.save_figure(bs.figures.fig_training(runs), "bs-fig5")
 ctx.record("bs-fig5", **verdicts["bs-fig5"])
-ctx.save_figure(bs.fig_batch(run), "bs-fig6")
+ctx.save_figure(bs.figures.fig_batch(runs), "bs-fig6")
 ctx.record("bs-fig6", **verdicts["bs-fig6"])
 print(verdicts["bs-fig5"]["measured"], "->", verdicts["bs-fig5"]["evidence"].verdict)
 print(verdicts["bs-fig6"]["measured"], "->", verdicts["bs-fig6"]["evidence"].verdict)
@@ -115,8 +116,8 @@ print(verdicts["bs-fig6"]["measured"], "->", verdicts["bs-fig6"]["evidence"].ver
 
 # %%
 for art, key in (("bs-table5", "cifar10"), ("bs-table6", "cifar100")):
-    ctx.save_figure(bs.fig_genotypes(key, run.shiftnas.genotype), art)
-    ctx.save_table(bs.genotype_table(key, run.shiftnas.genotype), art,
+    ctx.save_figure(bs.figures.fig_genotypes(key, runs.shiftnas.genotype), art)
+    ctx.save_table(bs.tables.genotype_table(key, runs.shiftnas.genotype), art,
                    caption=f"Best {key} genotype (reported) and our searched cell")
     ctx.record(art, **verdicts[art])
 

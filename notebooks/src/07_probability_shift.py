@@ -32,7 +32,7 @@ cfg, seeds = ctx.profile.probshift, ctx.profile.seed_list
 space = get_space(cfg.space)
 
 
-def record(artifact_id: str, out: X.Outcome) -> None:
+def record(artifact_id: str, out: X.claims.Outcome) -> None:
     ctx.record(artifact_id, out.measured, out.evidence, **out.numbers)
     print(f"{artifact_id}: {out.evidence.verdict} ({out.evidence.reason})")
 
@@ -43,108 +43,111 @@ ctx.profile.name, seeds, cfg
 # ## ps-fig2 · uniform sampling gives near-normal subnet FLOPs (exact, paper-scale ViT-T)
 
 # %%
-flops = X.sample_flops(X.REFERENCE, cfg.fig2_samples, ctx.profile.seed)
-fig, fit = X.fig2(X.REFERENCE, flops)
-ctx.save_figure(fig, "ps-fig2")
-record("ps-fig2", X.fig2_outcome(fit, len(flops)))
+flops = X.run.sample_flops(X.run.REFERENCE, cfg.fig2_samples, ctx.profile.seed)
+fit = X.run.normal_fit(X.run.REFERENCE, flops)
+ctx.save_figure(X.figures.plot_uniform_flops(X.run.REFERENCE, flops, fit), "ps-fig2")
+record("ps-fig2", X.claims.fig2(fit, len(flops)))
 
 # %% [markdown]
 # ## Supernet trainings (scaled), every seed: uniform, generator without shift, shift (paper / reversed), split steps, q
 
 # %%
-runs = X.study(cfg, seeds)
-pd.DataFrame({m: [round(np.mean([r.runs[m].seconds for r in runs]), 1)] for m in X.ARMS},
+runs = X.run.study(cfg, seeds)
+pd.DataFrame({m: [round(np.mean([r.runs[m].seconds for r in runs]), 1)] for m in X.run.ARMS},
              index=["training seconds (mean over seeds)"])
 
 # %% [markdown]
 # ## ps-fig4 · FLOPs / accuracy with and without probability shift
 
 # %%
-ctx.save_figure(X.plot_tradeoff({X.LABELS.get(m, "probability shift, reversed direction"): runs[0].curves[m]
-                                 for m in X.ARMS}, f"{space.name}, Fashion-MNIST, seed {seeds[0]}"), "ps-fig4")
-record("ps-fig4", X.fig4(cfg, runs))
+ctx.save_figure(X.figures.plot_tradeoff({X.figures.LABELS.get(m, "probability shift, reversed direction"):
+                                         runs[0].curves[m] for m in X.run.ARMS},
+                                        f"{space.name}, Fashion-MNIST, seed {seeds[0]}"), "ps-fig4")
+record("ps-fig4", X.claims.fig4(cfg, runs))
 
 # %% [markdown]
 # ## ps-fig5 · the learned sampling distribution over FLOPs groups, both update directions
 
 # %%
-_, _, bins = X.load(cfg, runs[0].runs["shift"])
-ctx.save_figure(X.plot_distribution(space, bins, runs), "ps-fig5")
-fig5 = X.fig5(runs)
+_, _, bins = X.run.load(cfg, runs[0].runs["shift"])
+ctx.save_figure(X.figures.plot_distribution(space, bins, runs), "ps-fig5")
+fig5 = X.claims.fig5(runs)
 record("ps-fig5", fig5)
 
 # %% [markdown]
 # ## ps-fig7 · FLOPs split step (0.2 / 0.1 / 0.05 G) and ps-fig8 · update frequency q
 
 # %%
-ctx.save_figure(X.plot_tradeoff({f"step {w} G": d for w, d in runs[0].widths.items()}, "split step"), "ps-fig7")
-record("ps-fig7", X.fig7(cfg, runs))
-ctx.save_figure(X.plot_tradeoff({f"q = {max(1, round(cfg.update_every * f))} (paper {int(100 * f)})": d
-                                 for f, d in runs[0].qs.items()}, "update frequency"), "ps-fig8")
-record("ps-fig8", X.fig8(cfg, runs))
+ctx.save_figure(X.figures.plot_tradeoff({f"step {w} G": d for w, d in runs[0].widths.items()}, "split step"),
+                "ps-fig7")
+record("ps-fig7", X.claims.fig7(cfg, runs))
+ctx.save_figure(X.figures.plot_tradeoff({f"q = {max(1, round(cfg.update_every * f))} (paper {int(100 * f)})": d
+                                         for f, d in runs[0].qs.items()}, "update frequency"), "ps-fig8")
+record("ps-fig8", X.claims.fig8(cfg, runs))
 
 # %% [markdown]
 # ## ps-table2 · inherited vs finetuned vs retrained
 
 # %%
-t2 = X.table2(cfg, runs)
-ctx.save_table(t2.table, "ps-table2", caption="Generator subnets of the shift supernet, every seed: inherited, "
+t2 = X.tables.table2(cfg, runs)
+ctx.save_table(t2, "ps-table2", caption="Generator subnets of the shift supernet, every seed: inherited, "
                "finetuned (1 epoch), retrained from scratch (ours, Fashion-MNIST); the paper's ImageNet numbers in "
                "data/reported/ps-table2.csv")
-record("ps-table2", t2)
-pd.concat([t2.table.assign(Source="ours"), reported.load("ps-table2").assign(Source="reported")], ignore_index=True)
+record("ps-table2", X.claims.table2(t2))
+pd.concat([t2.assign(Source="ours"), reported.load("ps-table2").assign(Source="reported")], ignore_index=True)
 
 # %% [markdown]
 # ## ps-fig6 · ranking: inherited vs finetuned accuracy
 
 # %%
-fig6 = X.fig6(cfg, runs)
-ctx.save_figure(X.plot_ranking(fig6.table[["inherited", "finetuned"]]), "ps-fig6")
-record("ps-fig6", fig6)
+ranked = X.tables.ranking(cfg, runs)
+ctx.save_figure(X.figures.plot_ranking(ranked[["inherited", "finetuned"]]), "ps-fig6")
+record("ps-fig6", X.claims.fig6(cfg, runs, ranked))
 
 # %% [markdown]
 # ## ps-table4 · Kendall's tau between the grad_B score and training sufficiency
 
 # %%
-t4 = X.table4(cfg, runs)
+suff = X.tables.sufficiency(cfg, runs)
+t4 = X.tables.table4(suff)
 t4_rep = reported.load("ps-table4").rename(columns={"Kendall's tau": "Kendall's tau (reported, ImageNet epochs)",
                                                     "Epoch": "Paper epoch"})
-ctx.save_table(pd.concat([t4.table, t4_rep], axis=1), "ps-table4", caption="Kendall's tau (mean over seeds) between "
+ctx.save_table(pd.concat([t4, t4_rep], axis=1), "ps-table4", caption="Kendall's tau (mean over seeds) between "
                "the paper's grad_B score (and the loss decrease L(w_{t-1}) - L(w_t)) and the validation-loss decrease "
                "after finetuning, by supernet epoch (ours) beside the paper's")
-record("ps-table4", t4)
-t4.table
+record("ps-table4", X.claims.table4(cfg, runs, suff))
+t4
 
 # %% [markdown]
 # ## ps-fig9 · time per subnet in a target bin, every reachable bin of ViT-T (exact, timed here)
 
 # %%
-fig9 = X.fig9(cfg, ctx.profile.seed)
-ctx.save_figure(X.plot_timing(fig9.table), "ps-fig9")
-record("ps-fig9", fig9)
-fig9.table
+timing = X.run.sampling_time(cfg, ctx.profile.seed)
+ctx.save_figure(X.figures.plot_timing(timing), "ps-fig9")
+record("ps-fig9", X.claims.fig9(timing))
+timing
 
 # %% [markdown]
 # ### Hit rate: how often the generator's subnet lands in its target bin
 
 # %%
-_, gen, bins = X.load(cfg, runs[0].runs["shift"])
+_, gen, bins = X.run.load(cfg, runs[0].runs["shift"])
 hits = {"scaled (jointly trained), sampled": np.mean(hit_rate(gen, space, bins, cfg.hit_samples)),
         "scaled (jointly trained), most probable": np.mean(hit_rate(gen, space, bins, 1, greedy=True)),
-        "paper-scale ViT-T, every bin (resource loss only), sampled": fig9.table["generator_hit"].mean()}
+        "paper-scale ViT-T, every bin (resource loss only), sampled": timing["generator_hit"].mean()}
 pd.Series(hits, name="hit rate")
 
 # %% [markdown]
 # ## ps-table1 (reported, with computed params / FLOPs) and ps-table3 (training configurations)
 
 # %%
-t1 = X.table1()
+t1 = X.tables.table1()
 ctx.save_table(t1, "ps-table1", caption="Table 1 as reported; params and FLOPs (multiply-accumulates) computed "
                "by the cost model's zoo where it builds the model")
-record("ps-table1", X.table1_outcome(t1))
-ctx.save_table(X.table3(cfg, ctx.profile.name), "ps-table3",
+record("ps-table1", X.claims.table1(t1))
+ctx.save_table(X.tables.table3(cfg, ctx.profile.name), "ps-table3",
                caption="Supernet training settings: the paper's (reported) and ours")
-record("ps-table3", X.table3_outcome(cfg))
+record("ps-table3", X.claims.table3(cfg))
 t1
 
 # %% [markdown]
@@ -152,13 +155,14 @@ t1
 
 # %%
 final = runs[0].runs["shift"].probs[-1][1]
-ctx.save_figure(X.plot_overview(space, bins, X.sample_flops(space, cfg.fig2_samples, seeds[0]), final), "ps-fig1")
+ctx.save_figure(X.figures.plot_overview(space, bins, X.run.sample_flops(space, cfg.fig2_samples, seeds[0]), final),
+                "ps-fig1")
 ctx.record("ps-fig1", "bins, the learned B and the generator loop of our shift run",
            evidence.not_applicable("a diagram"))
-ctx.save_figure(X.plot_generator(space), "ps-fig3")
+ctx.save_figure(X.figures.plot_generator(space), "ps-fig3")
 ctx.record("ps-fig3", "the generator's first decisions and the heads prefix-mask matrix of the scaled space",
            evidence.not_applicable("a diagram"))
-ctx.save_figure(X.plot_architectures(space, runs[0].curves["shift"]), "ps-fig10")
+ctx.save_figure(X.figures.plot_architectures(space, runs[0].curves["shift"]), "ps-fig10")
 for _, row in runs[0].curves["shift"].iterrows():  # the generator's subnet per bin, as architecture files
     ctx.save_arch(f"ps-shift-bin{int(row['bin'])}", "autoformer-vit", row["config"], scale=cfg.space,
                   target_gflops=float(row["target_g"]), gflops=float(row["flops_g"]), seed=runs[0].seed)
