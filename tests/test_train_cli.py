@@ -54,14 +54,15 @@ def fake_data(tmp_path, monkeypatch):
                                                      for st in paper.stages))
     real = cv_space.dims_for
     monkeypatch.setattr(cv_space, "dims_for", lambda scale: narrow if scale == "paper" else real(scale))
-    from repro.experiments import shiftaddnas_cv, shiftaddnas_nlp
-    monkeypatch.setattr(shiftaddnas_cv, "dims_for", cv_space.dims_for)
+    from repro.experiments.shiftaddnas_cv import run as cv_run
+    from repro.experiments.shiftaddnas_nlp import run as nlp_run
+    monkeypatch.setattr(cv_run, "dims_for", cv_space.dims_for)
     nlp_paper = nlp_space.dims_for("paper")
     nlp_narrow = dataclasses.replace(nlp_paper, encoder_layers=2, decoder_layers=(1, 2), embed=(128, 96, 64),
                                      heads=(4, 2), mlp=(256, 128), arbitrary=(2, 1))
     nlp_real = nlp_space.dims_for
     monkeypatch.setattr(nlp_space, "dims_for", lambda scale: nlp_narrow if scale == "paper" else nlp_real(scale))
-    monkeypatch.setattr(shiftaddnas_nlp, "dims_for", nlp_space.dims_for)
+    monkeypatch.setattr(nlp_run, "dims_for", nlp_space.dims_for)
     return tmp_path
 
 

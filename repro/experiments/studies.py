@@ -130,12 +130,12 @@ def _loader(data: Any, batch_size: int, profile: Profile, *, shuffle: bool,
 def _cv_data(profile: Profile) -> tuple[Callable, Callable]:
     """(batch factory, loss) of the CV studies: ImageNet with DeiT's recipe (Mixup / CutMix, label
     smoothing 0.1) at paper scale, Fashion-MNIST with plain cross-entropy otherwise."""
-    from repro.experiments import shiftaddnas_cv as cv
+    from repro.experiments.shiftaddnas_cv import run as cv
 
     s = profile.supernet
     if s.scale != "paper":
         train = cv.splits(cv.CVExperiment.from_profile(profile))[0]
-        return (lambda: cv.batches(train, s.batch_size, profile.seed)), cv._ce
+        return (lambda: cv.batches(train, s.batch_size, profile.seed)), cv.classification_loss
     from repro.data import vision
     from repro.spaces.shiftaddnas_cv import dims_for
 
@@ -156,7 +156,7 @@ def _cv_data(profile: Profile) -> tuple[Callable, Callable]:
 @study("shiftaddnas-cv-supernet", "ShiftAddNAS CV supernet, one-shot with heterogeneous sharing "
        "(Sec. 3.2; ImageNet at paper scale)")
 def cv_supernet(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-    from repro.experiments import shiftaddnas_cv as cv
+    from repro.experiments.shiftaddnas_cv import run as cv
     from repro.supernets.shiftaddnas_cv import CVSupernet
     from repro.train.one_shot import train_one_shot
 
@@ -173,7 +173,7 @@ def cv_supernet(profile: Profile, options: TrainOptions, folder: Path) -> dict:
 @study("shiftaddnas-cv-retrain", "ShiftAddNAS CV: a searched subnet (--arch, else a seeded sample) "
        "retrained from scratch (Sec. 4.1)")
 def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-    from repro.experiments import shiftaddnas_cv as cv
+    from repro.experiments.shiftaddnas_cv import run as cv
     from repro.spaces.shiftaddnas_cv import PAPER_FIG8
     from repro.supernets.shiftaddnas_cv import CVNet
     from repro.train.one_shot import train_steps
@@ -202,7 +202,7 @@ def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
 
 def _cv_test(profile: Profile) -> Any:
     """The CV test images: ILSVRC-2012 val (DeiT's eval crop) at paper scale, Fashion-MNIST's test set otherwise."""
-    from repro.experiments import shiftaddnas_cv as cv
+    from repro.experiments.shiftaddnas_cv import run as cv
 
     s = profile.supernet
     if s.scale != "paper":
@@ -227,11 +227,11 @@ class _NlpData:
 def _nlp_data(profile: Profile, pair: str) -> _NlpData:
     """WMT'14 with HAT's token-count batching (``batch_size`` tokens per GPU) and newstest2014 at
     paper scale, the gettext corpus in sentence batches otherwise."""
-    from repro.experiments import shiftaddnas_nlp as nlp
+    from repro.experiments.shiftaddnas_nlp import run as nlp
 
     cfg = profile.nlp
     if cfg.scale != "paper":
-        data = nlp._data(profile, pair)
+        data = nlp.translation_data(nlp.NLPExperiment.from_profile(profile), pair)
         return _NlpData(nlp.batch_stream(data.train, cfg.batch_size, profile.seed), data.vocab_size,
                         [src for src, _ in data.test], data.test_refs, data.decode)
     from repro.data import token_batching as tb
@@ -255,16 +255,17 @@ def _nlp_data(profile: Profile, pair: str) -> _NlpData:
 
 def _nlp_supernet(pair: str) -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-        from repro.experiments import shiftaddnas_nlp as nlp
+        from repro.experiments.shiftaddnas_nlp import run as nlp
         from repro.supernets.shiftaddnas_nlp import ShiftAddNASTransformer
         from repro.train.one_shot import train_one_shot
 
-        cfg, space = profile.nlp, nlp._space(profile)
+        exp = nlp.NLPExperiment.from_profile(profile)
+        cfg, space = profile.nlp, exp.space
         data = _nlp_data(profile, pair)
         vocab = data.vocab_size
         torch.manual_seed(profile.seed)
         net = ShiftAddNASTransformer(space.dims, vocab, "heterogeneous", dropout=cfg.dropout)
-        res = train_one_shot(net, space, data.batches, nlp.translation_loss, steps=cfg.steps, lr=cfg.lr,
+        res = train_one_shot(net, space, data.batches, exp.loss, steps=cfg.steps, lr=cfg.lr,
                              warmup_steps=cfg.warmup_steps, seed=profile.seed, ckpt_every=max(10, cfg.steps // 100),
                              desc=f"NLP supernet {pair} [{profile.name}]", **_run(options, folder, cfg.gpus))
         return _summary(res, vocab_size=vocab)
@@ -273,17 +274,18 @@ def _nlp_supernet(pair: str) -> Callable:
 
 def _nlp_retrain(pair: str) -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-        from repro.experiments import shiftaddnas_nlp as nlp
+        from repro.experiments.shiftaddnas_nlp import run as nlp
         from repro.supernets.shiftaddnas_nlp import standalone
         from repro.train.one_shot import train_steps
 
-        cfg, space = profile.nlp, nlp._space(profile)
+        exp = nlp.NLPExperiment.from_profile(profile)
+        cfg, space = profile.nlp, exp.space
 
         config = _read_arch(options, folder, "shiftaddnas-nlp", cfg.scale, space.transformer)
         data = _nlp_data(profile, pair)
         torch.manual_seed(profile.seed)
         net = standalone(config, space.dims, data.vocab_size, dropout=cfg.dropout)
-        res = train_steps(net, data.batches, nlp.translation_loss, steps=cfg.retrain_steps, lr=cfg.lr,
+        res = train_steps(net, data.batches, exp.loss, steps=cfg.retrain_steps, lr=cfg.lr,
                           warmup_steps=cfg.warmup_steps, seed=profile.seed,
                           ckpt_every=max(10, cfg.retrain_steps // 100), desc=f"NLP retrain {pair} [{profile.name}]",
                           **_run(options, folder, cfg.gpus))
@@ -310,11 +312,11 @@ for _pair in ("en-de", "en-fr"):
 def _bitshift_data(profile: Profile):
     """(train, test): CIFAR through torchvision with the DARTS augmentation when ``bitshift.dataset``
     is a CIFAR, Fashion-MNIST (pooled to ``image_size``) otherwise."""
-    from repro.experiments import bitshift
+    from repro.experiments.bitshift import run as bitshift
 
     cfg = profile.bitshift
     if cfg.dataset == "fashion_mnist":
-        return bitshift.load_data(cfg, profile.data, profile.seed)
+        return bitshift.load_data(bitshift.BitshiftStudy.from_profile(profile))
     from repro.data import vision
 
     root = profile.data.cifar_root
@@ -330,11 +332,11 @@ def _genotype_scale(profile: Profile) -> str | None:
 
 @study("bitshift-search", "ShiftNAS bit-shift cell search, DOTS's four stages (Sec. 4; CIFAR-10/100 at paper scale)")
 def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-    from repro.experiments import bitshift
+    from repro.experiments.bitshift import run as bitshift
     from repro.search import dots
 
     train, test = _bitshift_data(profile)
-    scfg = bitshift.search_config(profile.bitshift, train, profile.seed)
+    scfg = bitshift.search_config(bitshift.BitshiftStudy.from_profile(profile), train, profile.seed)
     res = dots.search(scfg, bitshift.search_data(train, test), Checkpoint(folder / "checkpoint.pt"),
                       device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
     from repro.spaces.arch_files import write_arch
@@ -349,7 +351,7 @@ def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> di
 @study("bitshift-eval", "ShiftNAS bit-shift: the searched cell (--arch, else bitshift-search's genotype) "
        "trained from scratch (Sec. 5.1)")
 def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-    from repro.experiments import bitshift
+    from repro.experiments.bitshift import run as bitshift
 
     searched = folder.parent / "bitshift-search" / "genotype.json"
 
@@ -363,7 +365,8 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
     genotype = _read_arch(options, folder, "darts-genotype", _genotype_scale(profile), default)
     train, test = _bitshift_data(profile)
     spec = bitshift.TrainSpec("ShiftNAS", "shift", genotype, profile.bitshift.batch_size)
-    res = bitshift.fit_network(spec, profile.bitshift, train, test, profile.seed, Checkpoint(folder / "checkpoint.pt"),
+    res = bitshift.fit_network(bitshift.BitshiftStudy.from_profile(profile), spec, train, test, profile.seed,
+                               Checkpoint(folder / "checkpoint.pt"),
                                device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
     return {"history": res.history, "wall_clock_s": round(res.seconds, 2)}
 
@@ -372,7 +375,7 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
 
 def _probshift_supernet(space: str | None) -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-        from repro.experiments import probability_shift as pse
+        from repro.experiments.probability_shift import run as pse
         from repro.search import probability_shift as ps
         from repro.supernets import vit
 
