@@ -58,6 +58,23 @@ def test_vasicek_entropy_and_kl_on_known_distributions():
     assert gaussian_kl(uniform) > 0.1
 
 
+@pytest.mark.parametrize("n, m", [(4, None), (5, 2), (9, None), (100, 3), (36864, None)])
+def test_vasicek_spacings_equal_the_clamped_index_formula(n, m):
+    """The sliced spacings equal ``x[min(i + m, n - 1)] - x[max(i - m, 0)]`` written with an index gather:
+    the same value, and the same gradient to float rounding (only the order of the sums differs)."""
+    torch.manual_seed(n)
+    w = torch.randn(n, dtype=torch.double, requires_grad=True)
+    x = torch.sort(w).values
+    k = m or max(1, round(math.sqrt(n) / 2))
+    i = torch.arange(n)
+    ref = torch.log((x[(i + k).clamp(max=n - 1)] - x[(i - k).clamp(min=0)]).clamp_min(1e-12) * n / (2 * k)).mean()
+    (g_ref,) = torch.autograd.grad(ref, w)
+    got = vasicek_entropy(w, m)
+    (g_got,) = torch.autograd.grad(got, w)
+    assert got.item() == ref.item()
+    torch.testing.assert_close(g_got, g_ref, rtol=1e-12, atol=1e-15)
+
+
 def test_fitting_the_kernel_lowers_kl_and_raises_kurtosis():
     torch.manual_seed(2)
     w = torch.randn(2000)
