@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from repro.spaces.base import Config
 from repro.spaces.masks import Policies
+from repro.train import engine
 
 if TYPE_CHECKING:
     from repro.search.probability_shift import FlopsBins
@@ -92,15 +92,16 @@ def train_on_resource_loss(gen: ArchitectureGenerator, space: Any, bins: "FlopsB
     torch.manual_seed(seed)
     opt = torch.optim.Adam(gen.parameters(), lr=lr)
     centers = torch.tensor(bins.centers)
-    history = []
-    for _ in tqdm(range(steps), desc="generator (resource loss)", leave=False):
-        target = centers[torch.randperm(batch) % len(centers)]
-        loss = resource_loss(space.flops_from_policies(gen(target)), target, bins.width)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        history.append(loss.item())
-    return history
+
+    def targets():  # drawn from the global stream seeded above, before each step's Gumbel noise
+        while True:
+            yield centers[torch.randperm(batch) % len(centers)]
+
+    res = engine.run(gen, opt, targets(),
+                     lambda g, target: resource_loss(space.flops_from_policies(g(target)), target, bins.width),
+                     engine.RunConfig(steps=steps, device="cpu", seed=None, ckpt_every=steps,
+                                      desc="generator (resource loss)"))
+    return res.losses
 
 
 @torch.no_grad()

@@ -17,6 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from repro.spaces.base import Config, SearchSpace
+from repro.train import engine
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,23 @@ class LatencyPredictor:
         y = torch.tensor(latencies, dtype=torch.float32)
         self.scale = float(y.mean())
         y = y / self.scale
-        gen = torch.Generator().manual_seed(self.seed)
+        size = self.settings.batch_size
+        per_epoch = -(-len(x) // size)
+
+        def batches():  # epoch after epoch, a fresh seeded permutation each
+            gen = torch.Generator().manual_seed(self.seed)
+            for _ in range(self.settings.epochs):
+                perm = torch.randperm(len(x), generator=gen)
+                for i in range(0, len(x), size):
+                    yield x[perm[i:i + size]], y[perm[i:i + size]]
+
         opt = torch.optim.Adam(self.mlp.parameters(), lr=self.settings.lr)
-        history = []
-        self.mlp.train()
-        for _ in tqdm(range(self.settings.epochs), desc="latency predictor", leave=False):
-            perm = torch.randperm(len(x), generator=gen)
-            total = 0.0
-            for i in range(0, len(x), self.settings.batch_size):
-                idx = perm[i:i + self.settings.batch_size]
-                loss = nn.functional.mse_loss(self.mlp(x[idx]).squeeze(1), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += loss.item() * len(idx)
-            history.append(total / len(x))
+        res = engine.run(self.mlp, opt, batches, lambda m, b: nn.functional.mse_loss(m(b[0]).squeeze(1), b[1]),
+                         engine.RunConfig(steps=self.settings.epochs * per_epoch, device="cpu", seed=None,
+                                          ckpt_every=self.settings.epochs * per_epoch, desc="latency predictor"))
+        counts = [min(size, len(x) - i) for i in range(0, len(x), size)]
+        history = [sum(loss * n for loss, n in zip(res.losses[e * per_epoch:(e + 1) * per_epoch], counts)) / len(x)
+                   for e in range(self.settings.epochs)]
         self.mlp.eval()
         return history
 
