@@ -1,4 +1,5 @@
-"""Dataset readers on tiny fake datasets: CIFAR pickles, an ImageNet folder tree, WMT'14 text, IDX files."""
+"""Dataset readers on tiny fake datasets: CIFAR pickles (found and validated), an ImageNet folder tree,
+WMT'14 text, IDX files."""
 from __future__ import annotations
 
 import gzip
@@ -12,6 +13,7 @@ import torch
 
 from repro.data import cifar, fashion_mnist, imagenet, wmt
 from repro.data.errors import DataError, DatasetNotFound
+from tests.fakes import write_cifar
 
 
 @pytest.fixture(autouse=True)
@@ -20,65 +22,30 @@ def no_user_paths(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def write_cifar(root: Path, name: str, n: int = 4) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Fake pickles of ``name`` with ``n`` images each; returns the arrays each split should read back."""
-    folder = root / cifar.FOLDERS[name]
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    expected = {}
-    for split, files in cifar.FILES[name].items():
-        xs, ys = [], []
-        for f in files:
-            x = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
-            y = rng.integers(0, 100 if name == "cifar100" else 10, size=n).tolist()
-            batch = {b"data": x, cifar.LABEL_KEY[name].encode(): y, b"filenames": [b"x.png"] * n}
-            if name == "cifar100":
-                batch[b"coarse_labels"] = [0] * n
-            (folder / f).write_bytes(pickle.dumps(batch))
-            xs.append(x)
-            ys += y
-        expected[split] = (np.concatenate(xs), np.array(ys))
-    return expected
-
-
-@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
-def test_cifar_reads_pickles_channel_major(tmp_path, name):
-    expected = write_cifar(tmp_path, name)
-    for split, (x, y) in expected.items():
-        ds = cifar.load_cifar(name, split, tmp_path, normalize=False)
-        images, labels = ds.tensors
-        assert images.shape == (len(y), 3, 32, 32) and labels.dtype == torch.int64
-        # pixel (c, r, col) of image i is byte c*1024 + r*32 + col of its row
-        i, c, r, col = len(y) - 1, 2, 5, 7
-        assert images[i, c, r, col].item() == pytest.approx(x[i, c * 1024 + r * 32 + col] / 255.0)
-        assert labels.tolist() == y.tolist()
-    normed = cifar.load_cifar(name, "test", tmp_path).tensors[0]
-    raw = cifar.load_cifar(name, "test", tmp_path, normalize=False).tensors[0]
-    assert torch.allclose(normed[:, 1], (raw[:, 1] - cifar.MEAN[name][1]) / cifar.STD[name][1])
-
-
 def test_cifar_env_var_and_the_extracted_folder_itself(tmp_path, monkeypatch):
-    write_cifar(tmp_path, "cifar10", n=2)
-    assert len(cifar.load_cifar("cifar10", "train", tmp_path / "cifar-10-batches-py")) == 10
+    write_cifar(tmp_path, "cifar10", n_train=10, n_test=2)
+    folder = tmp_path / "cifar-10-batches-py"
+    assert cifar.find_root("cifar10", folder) == folder
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
-    assert len(cifar.load_cifar("cifar10", "test")) == 2
+    assert cifar.find_root("cifar10") == folder
 
 
 def test_cifar_missing_names_every_place(tmp_path, monkeypatch):
     with pytest.raises(DatasetNotFound) as err:
-        cifar.load_cifar("cifar100", "train")
+        cifar.find_root("cifar100")
     assert str(cifar.DATA_DIR / "cifar" / "cifar-100-python") in str(err.value)
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path / "env"))
     with pytest.raises(DatasetNotFound) as err:
-        cifar.load_cifar("cifar100", "train", tmp_path / "arg")
+        cifar.find_root("cifar100", tmp_path / "arg")
     msg = str(err.value)
     assert str(tmp_path / "arg" / "cifar-100-python") in msg and "cs.toronto.edu" in msg
     assert str(tmp_path / "env") not in msg and str(cifar.DATA_DIR) not in msg  # the given place alone
     with pytest.raises(ValueError, match="valid: cifar10, cifar100"):
-        cifar.load_cifar("cifar1000", "train", tmp_path)
-    write_cifar(tmp_path, "cifar10", n=1)
-    with pytest.raises(ValueError, match="valid splits: train, test"):
-        cifar.load_cifar("cifar10", "val", tmp_path)
+        cifar.find_root("cifar1000", tmp_path)
+    write_cifar(tmp_path, "cifar10")
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").unlink()  # torchvision reads the meta file too
+    with pytest.raises(DatasetNotFound):
+        cifar.find_root("cifar10", tmp_path)
 
 
 def write_imagenet(root: Path) -> None:
@@ -220,21 +187,27 @@ def test_fashion_mnist_verify_checks_counts_and_sha256(tmp_path):
     assert "not the original's b0564c3e" in sha.problem
 
 
-@pytest.mark.parametrize("broken", ["str keys", "no labels", "truncated", "wrong shape"])
-def test_cifar_pickles_str_keys_read_and_broken_ones_named(tmp_path, broken):
-    write_cifar(tmp_path, "cifar10", n=2)
-    path = tmp_path / "cifar-10-batches-py" / "test_batch"
-    batch = {k.decode(): v for k, v in pickle.loads(path.read_bytes()).items()}
-    if broken == "no labels":
+@pytest.mark.parametrize("broken", ["sound", "bytes keys", "no labels", "truncated", "wrong shape",
+                                    "class names"])
+def test_cifar_verify_reads_what_torchvision_reads_and_names_a_broken_file(tmp_path, broken):
+    write_cifar(tmp_path, "cifar10", n_train=100, n_test=2)
+    folder = tmp_path / "cifar-10-batches-py"
+    path = folder / ("batches.meta" if broken == "class names" else "test_batch")
+    batch = pickle.loads(path.read_bytes())
+    if broken == "bytes keys":  # re-pickled after loading with encoding="bytes": torchvision cannot read it
+        batch = {k.encode(): v for k, v in batch.items()}
+    elif broken == "no labels":
         del batch["labels"]
     elif broken == "wrong shape":
         batch["data"] = batch["data"][:, :100]
+    elif broken == "class names":
+        batch["label_names"] = batch["label_names"][:9]
     path.write_bytes(pickle.dumps(batch)[: 40 if broken == "truncated" else None])
-    if broken == "str keys":
-        assert len(cifar.load_cifar("cifar10", "test", tmp_path)) == 2
+    if broken == "sound":
+        assert cifar.verify("cifar10", tmp_path) == f"{folder} (10 classes; train 100, test 2)"
         return
     with pytest.raises(DataError) as err:
-        cifar.load_cifar("cifar10", "test", tmp_path)
+        cifar.verify("cifar10", tmp_path)
     assert err.value.path == str(path) and "cs.toronto.edu" in err.value.fix
 
 
@@ -254,7 +227,7 @@ def test_imagenet_verify_counts_classes_and_decodes_a_sample(tmp_path):
 def test_data_check_reads_the_data_and_fails_on_a_user_set_place(tmp_path, monkeypatch, capsys):
     from repro.data import cli, corpus
 
-    expected = write_cifar(tmp_path, "cifar10", n=20)
+    expected = write_cifar(tmp_path, "cifar10", n_train=100, n_test=20)
     assert len(np.unique(expected["train"][1])) == 10
     monkeypatch.setenv(cifar.ENV_VAR, str(tmp_path))
     monkeypatch.setattr(cli, "verify_fashion", lambda: True)

@@ -216,3 +216,43 @@ def test_wmt14_fake_reads_back(tmp_path):
         written = write_wmt14(tmp_path, pair, n=5)
         for split, pairs in written.items():
             assert wmt.load_wmt14(pair, split, tmp_path) == pairs and len(pairs) == 5
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100"])
+def test_notebook_06_reads_cifar_at_paper_scale_through_torchvision(tmp_path, name):
+    from torch.utils.data import Subset
+    from torchvision.transforms import v2
+
+    from repro.experiments.bitshift import run as bitshift
+    from repro.profiles import get_profile
+
+    expected = write_cifar(tmp_path, name, n_train=10, n_test=4)
+    profile = get_profile("paper", {"data.cifar_root": str(tmp_path), "bitshift.dataset": name})
+    train, test = bitshift.load_data(bitshift.BitshiftStudy.from_profile(profile))
+    assert type(train) is type(test) is vision._CIFAR[name] and (len(train), len(test)) == (10, 4)
+    assert train.train and not test.train and train.targets == expected["train"][1].tolist()
+
+    def steps(transform: v2.Compose) -> list[type]:
+        return [type(t) for t in transform.transforms]
+
+    assert steps(train.transform) == steps(vision.cifar_transform(name, True))  # DARTS' crop and flip
+    assert {v2.RandomCrop, v2.RandomHorizontalFlip} <= set(steps(train.transform))
+    assert vision.Cutout not in steps(train.transform)  # the search's transform (DARTS, DOTS: no Cutout)
+    assert steps(test.transform) == steps(vision.cifar_transform(name, False))
+    assert v2.RandomCrop not in steps(test.transform)
+    mean, std = torch.tensor(cifar.MEAN[name]).view(3, 1, 1), torch.tensor(cifar.STD[name]).view(3, 1, 1)
+    x, y = test[3]
+    raw = torch.from_numpy(expected["test"][0][3].astype(np.float32) / 255.0).permute(2, 0, 1)
+    assert y == expected["test"][1][3] and torch.allclose(x * std + mean, raw, atol=1e-5)
+    # the search: the augmented training images in two fixed halves (Appendix A), the test set for accuracy
+    data = bitshift.search_data(train, test)
+    assert data.train.dataset is data.val.dataset is train and data.test is test
+    assert (list(data.train.indices), list(data.val.indices)) == ([0, 1, 2, 3, 4], [5, 6, 7, 8, 9])
+    assert bitshift._shape(train) == (3, cifar.CLASSES[name])
+    # a training subset: a seeded Subset of the torchvision dataset
+    small = get_profile("paper", {"data.cifar_root": str(tmp_path), "bitshift.dataset": name,
+                                  "bitshift.train_subset": 6, "seed": 1})
+    sub, _ = bitshift.load_data(bitshift.BitshiftStudy.from_profile(small))
+    assert isinstance(sub, Subset) and type(sub.dataset) is vision._CIFAR[name]
+    assert sub.indices == torch.randperm(10, generator=torch.Generator().manual_seed(1))[:6].tolist()
+    assert bitshift._shape(sub) == (3, cifar.CLASSES[name])

@@ -7,12 +7,11 @@
 and checked); ``vision``: their torchvision datasets and loaders (DeiT / DARTS recipes), imported on
 use; ``token_batching``, ``bleu``: WMT'14 token-count batches and the two BLEU scores.
 """
-from repro.data.cifar import load_cifar
 from repro.data.corpus import PAIRS, SPLITS, load_pairs
 from repro.data.errors import DataError, DatasetNotFound
 from repro.data.fashion_mnist import FASHION_CLASSES, load_fashion_mnist
 from repro.data.subwords import subword_model
 from repro.data.wmt import load_wmt14
 
-__all__ = ["DataError", "DatasetNotFound", "FASHION_CLASSES", "PAIRS", "SPLITS", "load_cifar",
-           "load_fashion_mnist", "load_pairs", "load_wmt14", "subword_model"]
+__all__ = ["DataError", "DatasetNotFound", "FASHION_CLASSES", "PAIRS", "SPLITS", "load_fashion_mnist",
+           "load_pairs", "load_wmt14", "subword_model"]

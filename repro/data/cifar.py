@@ -1,4 +1,6 @@
-"""CIFAR-10 / CIFAR-100 from the "python version" pickles (https://www.cs.toronto.edu/~kriz/cifar.html).
+"""CIFAR-10 / CIFAR-100's "python version" pickles (https://www.cs.toronto.edu/~kriz/cifar.html): where
+they are and their validation (``python -m repro data check``); :func:`repro.data.vision.cifar_dataset`
+reads them, through torchvision.
 
 Expected files (the extracted tarballs)::
 
@@ -6,20 +8,19 @@ Expected files (the extracted tarballs)::
     cifar-100-python/train, test, meta
 
 looked for inside (or as) the ``root`` argument, else ``$REPRO_CIFAR``, else ``data/cifar`` (a user-set
-place is used alone: a wrong one is an error, never replaced by another copy). Each pickle is
-a dict with ``data`` (N x 3072 uint8, channel-major 3 x 32 x 32) and ``labels`` (CIFAR-10) or
-``fine_labels`` (CIFAR-100, the 100-class task of both ShiftNAS papers); keys may be bytes (the
-original Python 2 pickles) or str (re-pickled under Python 3). An unreadable pickle raises
-:class:`~repro.data.errors.DataError` naming it.
+place is used alone: a wrong one is an error, never replaced by another copy). Each pickle is read as
+torchvision reads it (``encoding="latin1"``, which gives the original Python 2 pickles str keys): a dict
+with ``data`` (N x 3072 uint8, channel-major 3 x 32 x 32) and ``labels`` (CIFAR-10) or ``fine_labels``
+(CIFAR-100, the 100-class task of both ShiftNAS papers); the meta file names the classes. A file that
+is not so raises :class:`~repro.data.errors.DataError` naming it.
 """
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import TensorDataset
 
 from repro.data.errors import DataError, DatasetNotFound, search_dirs
 from repro.paths import DATA_DIR
@@ -28,6 +29,7 @@ ENV_VAR = "REPRO_CIFAR"
 FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
 FILES = {"cifar10": {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]},
          "cifar100": {"train": ["train"], "test": ["test"]}}
+META = {"cifar10": ("batches.meta", "label_names"), "cifar100": ("meta", "fine_label_names")}  # (file, key)
 LABEL_KEY = {"cifar10": "labels", "cifar100": "fine_labels"}
 CLASSES = {"cifar10": 10, "cifar100": 100}
 # Per-channel statistics of the training sets (as in the DARTS code base), used to standardise.
@@ -48,42 +50,54 @@ def candidate_dirs(name: str, root: str | Path | None = None) -> tuple[list[Path
 
 
 def find_root(name: str, root: str | Path | None = None) -> Path:
-    """The first folder holding every pickle of ``name``; else :class:`DatasetNotFound`."""
+    """The first folder holding every pickle of ``name`` and its meta file; else :class:`DatasetNotFound`."""
     if name not in FOLDERS:
         raise ValueError(f"unknown CIFAR variant {name!r}; valid: {', '.join(FOLDERS)}")
+    files = [f for split in FILES[name].values() for f in split] + [META[name][0]]
     dirs, note = candidate_dirs(name, root)
     for d in dirs:
-        if all((d / f).exists() for files in FILES[name].values() for f in files):
+        if all((d / f).is_file() for f in files):
             return d
-    raise DatasetNotFound(f"{name.upper().replace('CIFAR', 'CIFAR-')}", dirs, HOW_TO_GET + note)
+    raise DatasetNotFound(name.upper().replace("CIFAR", "CIFAR-"), dirs, HOW_TO_GET + note)
 
 
-def read_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, 3, 32, 32) uint8 and labels (N,) int64 of one pickle (bytes or str keys)."""
+def _entries(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The pickle at ``path`` as torchvision loads it, which must be a dict holding ``keys``."""
     try:
         with open(path, "rb") as fh:
-            batch = pickle.load(fh, encoding="bytes")
+            entries = pickle.load(fh, encoding="latin1")
     except Exception as err:  # truncated or not a pickle: several exception types
         raise DataError(path, f"is not a readable pickle ({type(err).__name__}: {err})", REEXTRACT) from err
-    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()} \
-        if isinstance(batch, dict) else {}
-    missing = [k for k in ("data", label_key) if k not in batch]
+    if not isinstance(entries, dict):
+        raise DataError(path, f"holds a {type(entries).__name__}, not a dict", REEXTRACT)
+    missing = [k for k in keys if k not in entries]
     if missing:
-        raise DataError(path, f"has no {' or '.join(missing)} entry (keys: {sorted(batch)})", REEXTRACT)
-    data = np.asarray(batch["data"], dtype=np.uint8)
-    labels = np.asarray(batch[label_key], dtype=np.int64)
+        raise DataError(path, f"has no {' or '.join(missing)} entry (keys: {sorted(map(repr, entries))}; "
+                        "torchvision reads the original pickles, whose keys are str)", REEXTRACT)
+    return entries
+
+
+def batch_labels(path: Path, label_key: str) -> np.ndarray:
+    """The labels (N,) of one data pickle, its images checked to be N x 3072."""
+    batch = _entries(path, ("data", label_key))
+    data, labels = np.asarray(batch["data"]), np.asarray(batch[label_key], dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise DataError(path, f"holds data of shape {data.shape} and {len(labels)} labels "
                         "(want N x 3072 and N labels)", REEXTRACT)
-    return data.reshape(-1, 3, 32, 32), labels
+    return labels
 
 
 def verify(name: str, root: str | Path | None = None) -> str:
     """Read every pickle of ``name``; a summary line, or :class:`DataError` naming the bad file."""
     base = find_root(name, root)
+    meta_file, meta_key = META[name]
+    names = _entries(base / meta_file, (meta_key,))[meta_key]
+    if len(names) != CLASSES[name]:
+        raise DataError(base / meta_file, f"names {len(names)} classes in {meta_key} (want {CLASSES[name]})",
+                        REEXTRACT)
     counts = {}
     for split, files in FILES[name].items():
-        labels = np.concatenate([read_batch(base / f, LABEL_KEY[name])[1] for f in files])
+        labels = np.concatenate([batch_labels(base / f, LABEL_KEY[name]) for f in files])
         if labels.min() < 0 or labels.max() >= CLASSES[name] or (
                 split == "train" and len(np.unique(labels)) != CLASSES[name]):
             raise DataError(base / files[0], f"{split} labels cover {len(np.unique(labels))} classes in "
@@ -91,16 +105,3 @@ def verify(name: str, root: str | Path | None = None) -> str:
                             REEXTRACT)
         counts[split] = len(labels)
     return f"{base} ({CLASSES[name]} classes; " + ", ".join(f"{s} {n}" for s, n in counts.items()) + ")"
-
-
-def load_cifar(name: str = "cifar10", split: str = "train", root: str | Path | None = None, *,
-               normalize: bool = True) -> TensorDataset:
-    """Images as float tensors (N, 3, 32, 32) in [0, 1] (standardised per channel if ``normalize``)."""
-    base = find_root(name, root)
-    if split not in FILES[name]:
-        raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(FILES[name])}")
-    parts = [read_batch(base / f, LABEL_KEY[name]) for f in FILES[name][split]]
-    x = torch.from_numpy(np.concatenate([p[0] for p in parts]).astype(np.float32) / 255.0)
-    if normalize:
-        x = (x - torch.tensor(MEAN[name]).view(1, 3, 1, 1)) / torch.tensor(STD[name]).view(1, 3, 1, 1)
-    return TensorDataset(x, torch.from_numpy(np.concatenate([p[1] for p in parts])))

@@ -31,7 +31,7 @@ from torchvision import datasets
 from torchvision.transforms import InterpolationMode, v2
 
 from repro.data import cifar, imagenet
-from repro.data.errors import DataError, DatasetNotFound
+from repro.data.errors import DataError
 
 RECIPES = ("deit", "basic")
 CIFAR_SPLITS = tuple(cifar.FILES["cifar10"])
@@ -116,37 +116,19 @@ def cifar_transform(name: str, train: bool, *, augment: bool = True, cutout: boo
                        v2.Normalize(cifar.MEAN[name], cifar.STD[name]), v2.ToPureTensor(), *tail])
 
 
-class _CIFAR10(datasets.CIFAR10):
-    """torchvision's CIFAR-10 reading the pickles straight from its root, checking that they exist but
-    not their md5 sums (those of the tarball would reject re-pickled copies and the test fakes)."""
-    base_folder = ""
-    train_list = [[f, None] for f, _ in datasets.CIFAR10.train_list]
-    test_list = [[f, None] for f, _ in datasets.CIFAR10.test_list]
-    meta = {**datasets.CIFAR10.meta, "md5": None}
+def _layout(name: str) -> dict[str, Any]:
+    """The class attributes that make torchvision's CIFAR reader read :mod:`repro.data.cifar`'s files
+    straight from its root, checking that they exist but not their md5 sums (those of the tarball
+    would reject re-pickled copies and the test fakes)."""
+    meta_file, meta_key = cifar.META[name]
+    return {"base_folder": "", "train_list": [[f, None] for f in cifar.FILES[name]["train"]],
+            "test_list": [[f, None] for f in cifar.FILES[name]["test"]],
+            "meta": {"filename": meta_file, "key": meta_key, "md5": None}}
 
 
-class _CIFAR100(datasets.CIFAR100):
-    """torchvision's CIFAR-100 with the file checks of :class:`_CIFAR10`."""
-    base_folder = ""
-    train_list = [[f, None] for f, _ in datasets.CIFAR100.train_list]
-    test_list = [[f, None] for f, _ in datasets.CIFAR100.test_list]
-    meta = {**datasets.CIFAR100.meta, "md5": None}
-
-
+_CIFAR10 = type("_CIFAR10", (datasets.CIFAR10,), _layout("cifar10"))
+_CIFAR100 = type("_CIFAR100", (datasets.CIFAR100,), _layout("cifar100"))
 _CIFAR = {"cifar10": _CIFAR10, "cifar100": _CIFAR100}
-
-
-def cifar_folder(name: str, root: str | Path | None = None) -> Path:
-    """The folder holding ``name``'s pickles and meta file: the places of
-    :func:`repro.data.cifar.candidate_dirs` (``root``, else ``$REPRO_CIFAR``, else ``data/cifar``)."""
-    if name not in cifar.FOLDERS:
-        raise ValueError(f"unknown CIFAR variant {name!r}; valid: {', '.join(cifar.FOLDERS)}")
-    files = [f for f, _ in _CIFAR[name].train_list + _CIFAR[name].test_list] + [_CIFAR[name].meta["filename"]]
-    dirs, note = cifar.candidate_dirs(name, root)
-    for d in dirs:
-        if all((d / f).is_file() for f in files):
-            return d
-    raise DatasetNotFound(name.upper().replace("CIFAR", "CIFAR-"), dirs, cifar.HOW_TO_GET + note)
 
 
 def cifar_dataset(name: str, split: str, root: str | Path | None = None, *, augment: bool = True,
@@ -154,7 +136,7 @@ def cifar_dataset(name: str, split: str, root: str | Path | None = None, *, augm
     """CIFAR-10/100 ``train`` or ``test`` through torchvision, with :func:`cifar_transform`."""
     if split not in CIFAR_SPLITS:
         raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(CIFAR_SPLITS)}")
-    folder = cifar_folder(name, root)
+    folder = cifar.find_root(name, root)
     transform = cifar_transform(name, split == "train", augment=augment, cutout=cutout)
     try:
         return _CIFAR[name](str(folder), train=split == "train", transform=transform)

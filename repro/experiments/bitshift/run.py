@@ -54,7 +54,9 @@ class BitshiftStudy:
 @lru_cache(maxsize=2)
 def load_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
     """(train, test) for ``cfg.dataset`` (memoised): Fashion-MNIST pooled to ``image_size``, or CIFAR from
-    ``cifar_root``; the subsets drawn with ``data_seed``."""
+    ``cifar_root`` through torchvision (:func:`repro.data.vision.cifar_dataset`, the reader of the
+    ``bitshift-*`` studies): training images with DARTS' crop and flip, which the search's two halves
+    share as in DARTS' and DOTS' search code; the subsets drawn with ``data_seed``."""
     cfg, seed = study.cfg, study.data_seed
     if cfg.dataset == "fashion_mnist":
         from repro.data import load_fashion_mnist
@@ -63,9 +65,9 @@ def load_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
                                                                         ("test", cfg.test_subset))]
         return tuple(TensorDataset(F.adaptive_avg_pool2d(s.tensors[0], cfg.image_size), s.tensors[1])
                      for s in sets)
-    from repro.data.cifar import load_cifar
+    from repro.data import vision
 
-    train, test = (load_cifar(cfg.dataset, split, study.cifar_root) for split in ("train", "test"))
+    train, test = (vision.cifar_dataset(cfg.dataset, split, study.cifar_root) for split in ("train", "test"))
     return subset(train, cfg.train_subset, seed), subset(test, cfg.test_subset, seed)
 
 
