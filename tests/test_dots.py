@@ -372,3 +372,54 @@ def test_shift_resnet20_has_nine_blocks_and_one_logit_per_class(domain):
     net = ShiftResNet20(width=4, num_classes=10, in_channels=1, domain=domain)
     assert len(net.blocks) == 9 and net(torch.randn(2, 1, 8, 8)).shape == (2, 10)
     assert any(isinstance(m, ShiftConv2d) for m in net.modules()) == (domain == "shift")
+
+
+def _label_boxes(source: str) -> list[tuple[float, float, float, float]]:
+    """(x0, y0, x1, y1) of every edge label as ``dot`` lays it out (its JSON output)."""
+    import subprocess
+
+    layout = json.loads(subprocess.run(["dot", "-Tjson"], input=source.encode(), capture_output=True,
+                                       check=True).stdout)
+    boxes = []
+    for edge in (e for e in layout["edges"] if "_ldraw_" in e):
+        ops = edge["_ldraw_"]
+        size = next(op["size"] for op in ops if op["op"] == "F")
+        for op in (op for op in ops if op["op"] == "T"):
+            (x, y), w = op["pt"], op["width"]
+            boxes.append((x - w / 2, y, x + w / 2, y + size * 0.8))  # text above its baseline
+    return boxes
+
+
+@pytest.mark.parametrize("key", ["cifar10", "cifar100"])
+@pytest.mark.parametrize("kind", ["normal", "reduce"])
+def test_cell_dot_labels_one_edge_per_genotype_entry_and_dot_keeps_the_labels_apart(key, kind):
+    import re
+
+    from repro.experiments.bitshift.figures import cell_dot
+    from repro.spaces.darts import PAPER_GENOTYPES
+
+    genotype = PAPER_GENOTYPES[key]
+    source = cell_dot(genotype, kind)
+    labelled = re.findall(r'"([^"]+)" -> "([^"]+)" \[label="(\w+)"', source)
+    names = ["c_{k-2}", "c_{k-1}", "0", "1", "2", "3"]
+    assert labelled == [(names[src], str(k // 2), op) for k, (op, src) in enumerate(getattr(genotype, kind))]
+    assert source.count('-> "c_{k}"') == 4 and source.count("label=") == 8
+    boxes = _label_boxes(source)
+    assert len(boxes) == 8
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)  # no two labels overlap
+    with pytest.raises(ValueError, match="valid: normal, reduce"):
+        cell_dot(genotype, "reduction")
+
+
+def test_cell_figures_render_through_dot_and_name_the_fix_when_it_is_missing(monkeypatch):
+    from repro.experiments.bitshift import figures
+    from repro.spaces.darts import PAPER_GENOTYPES
+
+    fig = figures.fig_genotypes("cifar10", PAPER_GENOTYPES["cifar100"])
+    images = [im.get_array() for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 4 and all(a.ndim == 3 and a.shape[0] > 50 and a.shape[1] > 100 for a in images)
+    monkeypatch.setattr(figures.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        figures.render_dot(figures.cell_dot(PAPER_GENOTYPES["cifar10"]))

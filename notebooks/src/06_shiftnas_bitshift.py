@@ -27,7 +27,9 @@ study
 # retraining of the pruned network and the annealed topology search (DOTS's four stages); one
 # DARTS-strategy search of the same length; then ten trainings: the ShiftNAS cell, the
 # DARTS-strategy cell and ResNet-20 in both domains, the three other ablation cells, and the
-# ShiftNAS cell with a 4x larger batch. Every verdict comes from `repro.evidence`, paired by seed,
+# ShiftNAS cell with a 4x larger batch; and the bit-shift ResNet-20 twice more, with Eq. 15 and with
+# the conventional L2 on P and S, to read where its shift parameters went (the L2R mechanism check of
+# bs-table4). Every verdict comes from `repro.evidence`, paired by seed,
 # and every network whose accuracy decides a claim must pass the 84% Fashion-MNIST accuracy gate.
 
 # %%
@@ -99,6 +101,19 @@ ctx.record("bs-table4", **verdicts["bs-table4"])
 print(verdicts["bs-table4"]["measured"], "->", verdicts["bs-table4"]["evidence"].verdict,
       f"({verdicts['bs-table4']['evidence'].reason})")
 t4
+
+# %% [markdown]
+# ### The mechanism behind L2R, measured directly (part of the bs-table4 record)
+# Sec. 4.3: P is negative, so the conventional decay `sum P^2` pulls P towards 0, i.e. the weights
+# `2^P` towards magnitude 1 ("a smaller P instead leads to a larger P^2"); Eq. 15 decays the weights
+# `(2^P S)^2` instead. The bit-shift ResNet-20 is trained twice per seed, from the same initialisation
+# and data order, once with each; below, where its shift parameters went. The verdict (mean P under
+# the conventional decay minus under Eq. 15, paired by seed, gated on both arms' accuracy) is the
+# `l2r_mechanism` field of bs-table4's record.
+
+# %%
+print("L2R mechanism:", verdicts["bs-table4"]["l2r_mechanism"], "|", verdicts["bs-table4"]["l2r_mechanism_reason"])
+bs.tables.l2r_drift(runs)
 
 # %% [markdown]
 # ## bs-fig5, bs-fig6 · training curves; the batch-size comparison (scaled)

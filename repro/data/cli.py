@@ -1,8 +1,9 @@
 """``python -m repro data check [--install]`` and ``python -m repro data build-corpus``.
 
-``check`` reads the data: Fashion-MNIST decompressed, its IDX headers, counts and sha256 checked; the
-corpus loaded; CIFAR pickles, ImageNet class folders (a sample decoded) and WMT'14 files validated
-where supplied. Every problem names the file and the fix; any problem exits 1.
+``check`` reads the data: Fashion-MNIST decompressed, its IDX headers, counts and sha256 checked;
+graphviz's ``dot`` found (notebook 06 draws its cells with it); the corpus loaded; CIFAR pickles,
+ImageNet class folders (a sample decoded) and WMT'14 files validated where supplied. Every problem
+names the file and the fix; any problem exits 1.
 """
 from __future__ import annotations
 
@@ -28,23 +29,46 @@ def verify_fashion() -> bool:
     return not problems
 
 
+def can_apt() -> bool:
+    """apt-get present and we are root: ``--install`` may install Debian packages."""
+    return bool(shutil.which("apt-get")) and hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def apt_install(package: str) -> None:
+    """``apt-get update`` and ``apt-get install -y`` of one Debian package (its errors printed by apt)."""
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False)
+
+
 def check_fashion(install: bool) -> bool:
     """Find and read Fashion-MNIST; with ``install``, install Debian's package when apt and root allow it."""
     try:
         return verify_fashion()
     except DatasetNotFound as err:
-        can_apt = shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0
-        if not (install and can_apt):
+        if not (install and can_apt()):
             print(err, file=sys.stderr)
             return False
     print("Fashion-MNIST missing: installing Debian's dataset-fashion-mnist ...")
-    subprocess.run(["apt-get", "update", "-qq"], check=False)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "dataset-fashion-mnist"], check=False)
+    apt_install("dataset-fashion-mnist")
     try:
         return verify_fashion()
     except DatasetNotFound as err:
         print(err, file=sys.stderr)
         return False
+
+
+def check_graphviz(install: bool) -> bool:
+    """graphviz's ``dot`` (notebook 06 lays out its cells with it); with ``install``, Debian's graphviz
+    installed when apt and root allow it."""
+    if shutil.which("dot") is None and install and can_apt():
+        print("graphviz missing: installing Debian's graphviz ...")
+        apt_install("graphviz")
+    if shutil.which("dot") is None:
+        print("error: graphviz's `dot` not found (notebook 06 draws its cells with it): run "
+              "`python -m repro data check --install` as root, or `apt-get install graphviz`", file=sys.stderr)
+        return False
+    print(f"graphviz: {shutil.which('dot')}")
+    return True
 
 
 def check_corpus() -> bool:
@@ -102,7 +126,7 @@ def check_user_datasets() -> bool:
 
 def check(install: bool) -> int:
     """Every dataset read and validated; exit 1 when any is missing (embedded) or broken."""
-    found = [check_fashion(install), check_corpus(), check_user_datasets()]  # all run, so all report
+    found = [check_fashion(install), check_graphviz(install), check_corpus(), check_user_datasets()]  # all report
     return 0 if all(found) else 1
 
 
@@ -121,7 +145,7 @@ def main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     chk = sub.add_parser("check", help="read and validate every dataset found")
     chk.add_argument("--install", action="store_true",
-                     help="install Debian's dataset-fashion-mnist if missing (needs apt and root)")
+                     help="install Debian's dataset-fashion-mnist and graphviz if missing (needs apt and root)")
     bld = sub.add_parser("build-corpus", help="build the En-De / En-Fr corpus from the gettext catalogs")
     bld.add_argument("--locale-dir", type=Path, default=corpus.LOCALE_DIR,
                      help=f"the system locale folder (default: {corpus.LOCALE_DIR})")

@@ -1,13 +1,26 @@
-"""Notebook 06's figures, drawn from the search's own phase objects and from :class:`run.BitshiftRun`."""
+"""Notebook 06's figures, drawn from the search's own phase objects and from :class:`run.BitshiftRun`.
+
+Cells are laid out by graphviz's ``dot``, as DARTS's ``visualize.py`` draws them (inputs c_{k-2},
+c_{k-1} on the left, the intermediate nodes, c_{k} on the right; ``dot`` places every edge label
+itself, so none overlap): :func:`cell_dot` writes the DOT source, :func:`render_dot` runs ``dot -Tpng``
+and the PNG is shown in a matplotlib figure (``ctx.save_figure`` keeps working). ``make data``
+installs Debian's graphviz where apt and root allow it.
+"""
 from __future__ import annotations
 
+import io
+import shutil
+import subprocess
 from dataclasses import replace
 
 from repro.experiments.bitshift.run import BitshiftRun, TrainResult
 from repro.search import dots
 from repro.spaces import darts as darts_space
-from repro.spaces.darts import Genotype
-from repro.supernets import darts as darts_nets
+from repro.spaces.darts import STEPS, Genotype
+
+DOT_MISSING = ("graphviz's `dot` is not installed (notebook 06 draws its cells with it): run `make data` "
+               "(`python -m repro data check --install`) as root, or `apt-get install graphviz`")
+_EDGE_COLOURS = {"skip_connect": "red3", "max_pool_3x3": "purple", "avg_pool_3x3": "purple"}  # else: blue
 
 
 def fig_overview(scfg: dots.SearchConfig):
@@ -53,15 +66,56 @@ def fig_lr(scfg: dots.SearchConfig, steps_per_epoch: int):
     return fig
 
 
-def fig_cells(r: BitshiftRun):
-    """bs-fig3: the normal cells found by the DARTS strategy and by ShiftNAS, with their skip counts."""
+def cell_dot(genotype: Genotype, kind: str = "normal") -> str:
+    """The DOT source of one cell (DARTS's ``visualize.plot`` layout): one edge per genotype entry,
+    labelled with its operation, and an unlabelled edge from every intermediate node to c_{k}."""
+    if kind not in ("normal", "reduce"):
+        raise ValueError(f"unknown cell kind {kind!r}; valid: normal, reduce")
+    names = ["c_{k-2}", "c_{k-1}", *(str(i) for i in range(STEPS))]
+    lines = ["digraph cell {", "  rankdir=LR;",
+             '  node [style=filled, shape=rect, fontname="Helvetica", fontsize=20, height=0.5, width=0.5, '
+             "penwidth=2];",
+             '  edge [fontname="Helvetica", fontsize=16];',
+             *(f'  "{n}" [fillcolor=darkseagreen2];' for n in names[:2]),
+             *(f'  "{n}" [fillcolor=lightblue];' for n in names[2:]),
+             '  "c_{k}" [fillcolor=palegoldenrod];']
+    for k, (op, src) in enumerate(getattr(genotype, kind)):
+        colour = _EDGE_COLOURS.get(op, "blue3")
+        lines.append(f'  "{names[src]}" -> "{names[2 + k // 2]}" [label="{op}", color={colour}, fontcolor={colour}];')
+    lines += [f'  "{n}" -> "c_{{k}}" [color=gray];' for n in names[2:]]
+    return "\n".join(lines + ["}"]) + "\n"
+
+
+def render_dot(source: str, dpi: int = 120):
+    """``dot -Tpng`` of ``source``, decoded to an image array; :data:`DOT_MISSING` when ``dot`` is not installed."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for ax, (name, res) in zip(axes, (("DARTS strategy", r.darts), ("ShiftNAS", r.shiftnas))):
-        darts_nets.draw_cell(res.genotype, "normal", ax,
-                              f"{name}: normal cell, {res.genotype.count('skip_connect')} skip connections of 8")
+    if shutil.which("dot") is None:
+        raise RuntimeError(DOT_MISSING)
+    png = subprocess.run(["dot", "-Tpng", f"-Gdpi={dpi}"], input=source.encode(), capture_output=True,
+                         check=True).stdout
+    return plt.imread(io.BytesIO(png), format="png")
+
+
+def _cells(panels: list[list[tuple[Genotype, str, str]]], figsize: tuple[float, float]):
+    """A grid of cell drawings: ``panels[row][col] = (genotype, kind, title)``."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(panels), len(panels[0]), figsize=figsize, squeeze=False)
+    for row, axes_row in zip(panels, axes):
+        for (genotype, kind, title), ax in zip(row, axes_row):
+            ax.imshow(render_dot(cell_dot(genotype, kind)))
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
     return fig
+
+
+def fig_cells(r: BitshiftRun):
+    """bs-fig3: the normal cells found by the DARTS strategy and by ShiftNAS, with their skip counts."""
+    return _cells([[(res.genotype, "normal",
+                     f"{name}: normal cell, {res.genotype.count('skip_connect')} skip connections of 8")
+                    for name, res in (("DARTS strategy", r.darts), ("ShiftNAS", r.shiftnas))]], (11, 3.4))
 
 
 def fig_search_trace(r: BitshiftRun):
@@ -113,11 +167,6 @@ def fig_batch(r: BitshiftRun):
 
 def fig_genotypes(paper_key: str, ours: Genotype):
     """bs-table5 / bs-table6: the paper's cells (top) and ours (bottom)."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.4))
-    for row, (label, g) in enumerate(((f"reported, best {paper_key} cell", darts_space.PAPER_GENOTYPES[paper_key]),
-                                      ("ours, scaled search", ours))):
-        for col, kind in enumerate(("normal", "reduce")):
-            darts_nets.draw_cell(g, kind, axes[row, col], f"{label}: {kind} cell")
-    return fig
+    return _cells([[(g, kind, f"{label}: {kind} cell") for kind in ("normal", "reduce")]
+                   for label, g in ((f"reported, best {paper_key} cell", darts_space.PAPER_GENOTYPES[paper_key]),
+                                    ("ours, scaled search", ours))], (11, 6.4))

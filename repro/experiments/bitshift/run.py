@@ -17,6 +17,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from repro.cache import Checkpoint, cached
 from repro.models import shift_resnet
 from repro.models.shift_resnet import ShiftResNet20
+from repro.ops import shift as shift_ops
 from repro.profiles import BitshiftConfig, Profile
 from repro.search import darts, dots
 from repro.spaces import darts as darts_space
@@ -170,19 +171,25 @@ def build_network(spec: TrainSpec, cfg: BitshiftConfig, in_channels: int, num_cl
     return darts_nets.use_fixed_point(net) if cfg.fixed_point else net
 
 
+def init_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, seed: int) -> nn.Module:
+    """The network of ``spec`` as every training of ``seed`` initialises it (``torch.manual_seed(seed)``)."""
+    in_channels, classes = _shape(train)
+    torch.manual_seed(seed)
+    return build_network(spec, study.cfg, in_channels, classes)
+
+
 def fit_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, test: Dataset, seed: int,
-                ckpt: Checkpoint | None = None, *, device: str = "auto", stop_at: int | None = None,
-                metrics: Path | None = None) -> TrainResult:
+                ckpt: Checkpoint | None = None, *, l2r: bool = True, net: nn.Module | None = None,
+                device: str = "auto", stop_at: int | None = None, metrics: Path | None = None) -> TrainResult:
     """Train from scratch (Appendix B: RAdam, lr ``cfg.lr`` cosine to 0, weight decay ``cfg.weight_decay``
-    with Eq. 15 on the shift parameters) on the engine, the test accuracy after every epoch;
-    resumable through ``ckpt``, ``stop_at`` steps at most (``--max-steps``)."""
+    with Eq. 15 on the shift parameters; ``l2r=False``: the conventional decay of P and S instead) on the
+    engine, the test accuracy after every epoch; resumable through ``ckpt``, ``stop_at`` steps at most
+    (``--max-steps``). ``net``: the network of :func:`init_network` (built here when None), trained in place."""
     from repro.cost.counting import count_params
 
     cfg = study.cfg
-    in_channels, classes = _shape(train)
-    torch.manual_seed(seed)
-    net = build_network(spec, cfg, in_channels, classes)
-    opt = dots.weight_optimizer(net, cfg.lr, cfg.weight_decay, l2r=True)
+    net = init_network(study, spec, train, seed) if net is None else net
+    opt = dots.weight_optimizer(net, cfg.lr, cfg.weight_decay, l2r=l2r)
     batches = loader(train, spec.batch_size, shuffle=True, seed=seed, drop_last=True)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: dots.lr_factor(s, cfg.eval_epochs * len(batches), None))
     test_batches = loader(test, 256, shuffle=False)
@@ -192,7 +199,7 @@ def fit_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, test: Dat
         return {"lr": opt.param_groups[0]["lr"], "test_acc": evaluate(net, test_batches)["acc"]}
 
     history = train_classifier(net, batches, cfg.eval_epochs, opt, scheduler=sched,
-                               extra_loss=dots.regulariser(net, cfg.weight_decay, l2r=True), device=device,
+                               extra_loss=dots.regulariser(net, cfg.weight_decay, l2r=l2r), device=device,
                                desc=f"train {spec.name} [{spec.domain}]", on_epoch_end=on_epoch_end, seed=seed,
                                ckpt=ckpt, stop_at=stop_at, metrics=metrics)
     return TrainResult(spec, count_params(net), history, time.perf_counter() - tic)
@@ -205,6 +212,54 @@ def train_network(study: BitshiftStudy, spec: TrainSpec, seed: int) -> TrainResu
 
     return cached("bs-train", study.key(seed) | {"spec": asdict(spec)}, compute,
                   code=(darts_space, darts_nets, dots, shift_resnet))
+
+
+@dataclass
+class ShiftDrift:
+    """Where one training moved the shift parameters P of every shift layer (pooled), against their
+    initialisation: the mechanism behind Eq. 15 (Sec. 4.3), read at the rounded, clamped values."""
+    l2r: bool                # True: Eq. 15 on the weights 2^P S; False: the conventional decay of P and S
+    p_range: tuple[int, int]
+    mean_p_init: float
+    mean_p: float
+    at_lower: float          # share of P at p_min (|w| = 2^p_min, the smallest weight)
+    at_upper: float          # share of P at 0 (|w| = 1, the largest weight)
+    mean_abs_drift: float    # mean |P - P_init|
+    shift_changed: float     # share of weights whose shift round(P) changed
+    zero_weights: float      # share of weights whose sign S rounds to 0
+    result: TrainResult
+
+    @property
+    def test_acc(self) -> float:
+        return self.result.test_acc
+
+
+def shift_values(net: nn.Module) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+    """(P clamped to its range, S) of every shift layer of ``net``, flattened and concatenated; the range."""
+    layers = dots.shift_layers(net)
+    lo, hi = layers[0].p_range
+    p = torch.cat([m.shift.detach().cpu().clamp(lo, hi).flatten() for m in layers])
+    return p, torch.cat([m.sign.detach().cpu().flatten() for m in layers]), (lo, hi)
+
+
+def l2r_drift(study: BitshiftStudy, seed: int, l2r: bool) -> ShiftDrift:
+    """The bit-shift ResNet-20 trained as :func:`train_network` does (same initialisation and data
+    order per seed), with Eq. 15 (``l2r``) or the conventional L2 on P and S, and where P went (cached)."""
+    spec = TrainSpec("ResNet-20", "shift", None, study.cfg.batch_size)
+
+    def compute(ckpt: Checkpoint) -> ShiftDrift:
+        train, test = load_data(study)
+        net = init_network(study, spec, train, seed)
+        p0, _, _ = shift_values(net)
+        result = fit_network(study, spec, train, test, seed, ckpt, l2r=l2r, net=net)
+        p, s, (lo, hi) = shift_values(net)
+        return ShiftDrift(l2r, (lo, hi), p0.mean().item(), p.mean().item(), (p <= lo).float().mean().item(),
+                          (p >= hi).float().mean().item(), (p - p0).abs().mean().item(),
+                          (p.round() != p0.round()).float().mean().item(),
+                          (shift_ops.ternary_sign(s) == 0).float().mean().item(), result)
+
+    return cached("bs-l2r-drift", study.key(seed) | {"spec": asdict(spec), "l2r": l2r}, compute,
+                  code=(darts_space, darts_nets, dots, shift_resnet, shift_ops))
 
 
 def imagenet_counts(counting_input: tuple[int, ...] = (1, 3, 224, 224)) -> OpCounts:
@@ -232,19 +287,20 @@ class SeedRun:
     trained: dict[tuple[str, str], TrainResult]            # (network, domain) -> result
     ablation_trained: dict[tuple[bool, bool], TrainResult]
     batch_trained: dict[int, TrainResult]                   # batch size -> ShiftNAS cell, shift domain
+    l2r_drift: dict[bool, ShiftDrift]                       # Eq. 15 on / conventional L2 -> ResNet-20's P
 
 
 @dataclass
 class BitshiftRun:
     """Everything notebook 06 draws: one :class:`SeedRun` per seed, the study and the search config of
-    its figures; the attributes ``shiftnas`` ... ``batch_trained`` are the first seed's (figures draw one seed)."""
+    its figures; the attributes ``shiftnas`` ... ``l2r_drift`` are the first seed's (figures draw one seed)."""
     study: BitshiftStudy
     search_cfg: dots.SearchConfig
     steps_per_epoch: int
     seeds: list[SeedRun]
 
     def __getattr__(self, name: str):
-        if name in ("shiftnas", "darts", "ablation", "trained", "ablation_trained", "batch_trained"):
+        if name in ("shiftnas", "darts", "ablation", "trained", "ablation_trained", "batch_trained", "l2r_drift"):
             return getattr(self.seeds[0], name)
         raise AttributeError(name)
 
@@ -273,7 +329,8 @@ def run_seed(study: BitshiftStudy, seed: int) -> SeedRun:
     big = min(4 * batch, len(load_data(study)[0]))  # 4x (1024 vs 256), capped by a tiny (smoke) training set
     batch_trained = {batch: trained[("ShiftNAS", "shift")],
                      big: train_network(study, TrainSpec("ShiftNAS", "shift", shiftnas.genotype, big), seed)}
-    return SeedRun(seed, shiftnas, darts_result, ablation, trained, ablation_trained, batch_trained)
+    l2r = {on: l2r_drift(study, seed, on) for on in (True, False)}
+    return SeedRun(seed, shiftnas, darts_result, ablation, trained, ablation_trained, batch_trained, l2r)
 
 
 def run_seeds(study: BitshiftStudy) -> BitshiftRun:

@@ -67,6 +67,21 @@ def table4(r: BitshiftRun) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def l2r_drift(r: BitshiftRun) -> pd.DataFrame:
+    """bs-table4's mechanism check: where the bit-shift ResNet-20's shift parameters P went under the
+    conventional L2 and under Eq. 15 (same initialisation and data order per seed; mean over seeds)."""
+    lo, _ = r.l2r_drift[True].p_range
+    rows = []
+    for on in (False, True):
+        d = lambda f, on=on: mean(r.per_seed(lambda s: getattr(s.l2r_drift[on], f)))  # noqa: E731
+        rows.append({"regulariser of P, S": "Eq. 15: sum (2^P S)^2" if on else "conventional: sum P^2 + S^2",
+                     "mean P at init": d("mean_p_init"), "mean P": d("mean_p"),
+                     f"P at {lo} (%)": 100 * d("at_lower"), "P at 0 (%)": 100 * d("at_upper"),
+                     "mean |P - P_init|": d("mean_abs_drift"), "round(P) changed (%)": 100 * d("shift_changed"),
+                     "zero weights (%)": 100 * d("zero_weights"), "test acc. (%)": d("test_acc")})
+    return pd.DataFrame(rows)
+
+
 def table2(counting_input: tuple[int, ...] = (1, 3, 224, 224)) -> pd.DataFrame:
     """bs-table2: the paper's ImageNet rows, with our params / #Mult / #Add / #Shift of the
     ImageNet-mobile network built from the Table 5 cell (:func:`run.imagenet_counts`)."""
