@@ -95,6 +95,9 @@ class SupernetConfig(Section):
     steps: int = 500             # one-shot steps (one sampled subnet each)
     batch_size: int = 64
     lr: float = 1e-3             # AdamW, linear warmup from 1e-7 then cosine (paper: 1e-3, DeiT's at batch 1024)
+    kernel_lr: float = 0.05      # peak lr of the kernels' alphas (Eq. 6), same warmup + cosine, no weight decay. The
+    # paper states none; the released code trains them in the supernet's single group at its lr. Our choice: the
+    # standalone kernel fit's Adam lr (fit_kernel); at the supernet's 1e-3 the alphas stayed in 0.94-1.07
     val_size: int = 1000         # training images held out for the search fitness
     calib_batches: int = 4       # BatchNorm recalibration batches per inherited evaluation
     search_iterations: int = 4

@@ -11,7 +11,7 @@ from torch import nn
 
 from repro.cache import Checkpoint
 from repro.spaces.base import Config, InvalidConfig, SearchSpace
-from repro.train.one_shot import train_one_shot, warmup_cosine
+from repro.train.one_shot import train_one_shot, train_steps, warmup_cosine
 
 
 
@@ -121,3 +121,30 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path):
     assert res.losses == pytest.approx(ref.losses, rel=1e-6)
     for k, v in reference.state_dict().items():
         torch.testing.assert_close(resumed_model.state_dict()[k], v)
+
+
+def test_each_parameter_group_follows_its_own_peak():
+    """A linear loss has a constant gradient, so each Adam step moves a parameter by its group's lr of that step."""
+    a, b = nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))
+    model = nn.Module()
+    model.a, model.b = a, b
+    steps, warmup, lr = 12, 3, 1e-2
+    groups = [{"params": [a]}, {"params": [b], "lr": 10 * lr, "weight_decay": 0.0}]
+    train_steps(model, [None] * steps, lambda m, _: m.a.sum() + m.b.sum(), steps=steps, lr=lr, warmup_steps=warmup,
+                device="cpu", param_groups=groups)
+    for p, peak in ((a, lr), (b, 10 * lr)):
+        assert -p.item() == pytest.approx(sum(warmup_cosine(s, steps, warmup, peak) for s in range(steps)), rel=1e-4)
+
+
+def test_groups_at_the_same_peak_train_as_one_group():
+    runs = []
+    for groups in (None, lambda m: [{"params": [m.fc1.weight, m.fc1.bias]}, {"params": list(m.fc2.parameters()),
+                                                                            "lr": 1e-2}]):
+        torch.manual_seed(0)
+        model = ElasticMLP()
+        res = train_one_shot(model, WidthSpace(), _batches, _loss, steps=15, lr=1e-2, warmup_steps=3,
+                             param_groups=groups(model) if groups else None)
+        runs.append((res.losses, model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    for k, v in runs[0][1].items():
+        assert torch.equal(runs[1][1][k], v)

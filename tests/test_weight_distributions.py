@@ -1,8 +1,9 @@
 """Notebook 01's verdict logic (repro.experiments.weight_distributions.claims) on synthetic weights of known law."""
+import pytest
 import torch
 
 from repro import evidence
-from repro.experiments.weight_distributions import claims, tables
+from repro.experiments.weight_distributions import claims, run, tables
 from repro.models.small_net import OPS, STUDIED
 from repro.ops.weight_sharing import excess_kurtosis
 
@@ -71,3 +72,30 @@ def test_shift_levels_and_kernel_check():
     assert claims.kernel_evidence(laplace).verdict == evidence.HOLDS  # Laplace: excess kurtosis 3
     assert claims.kernel_evidence(gauss).verdict == evidence.DOES_NOT_HOLD  # Gaussian: 0
     assert claims.kernel_evidence(laplace[:1]).verdict == evidence.NOT_TESTABLE  # one seed: no interval
+
+
+def test_supernet_kernels_table_and_evidence():
+    from repro.spaces.shiftaddnas_cv import dims_for
+    from repro.supernets.shiftaddnas_cv import CVSupernet
+
+    torch.manual_seed(0)
+    net = CVSupernet(dims_for("tiny"), "heterogeneous")
+    per_pool, views = run.supernet_kernels(net)
+    stages = len(net.layers)
+    assert len(per_pool) == len(views) == sum(2 * len(layers) for layers in net.layers)
+    untrained = per_pool.iloc[0]
+    assert untrained["alpha min"] == untrained["alpha max"] == 1.0  # alphas start at 1: T(pool) is the pool
+    assert untrained["excess kurtosis T(pool)"] == pytest.approx(untrained["excess kurtosis pool"])
+    assert per_pool["Shift clipped above"].max() == 0.0 and per_pool["unscaled Shift clipped above"].min() > 0.25
+    table = tables.supernet_kernel_table(per_pool)
+    assert list(table["weights"]) == [f"stage {s}" for s in range(stages)] + ["Laplace target"]
+    ev = claims.supernet_kernel_evidence([table])
+    assert ev.verdict == evidence.NOT_TESTABLE and "n=1" in ev.reason  # one supernet: no interval
+    far = table.assign(**{"excess kurtosis T(pool)": 0.1})
+    near = table.assign(**{"excess kurtosis T(pool)": 3.0})
+    assert claims.supernet_kernel_evidence([far, far.assign(**{"excess kurtosis T(pool)": 0.2})]).verdict == \
+        evidence.DOES_NOT_HOLD
+    assert claims.supernet_kernel_evidence([near, near.assign(**{"excess kurtosis T(pool)": 3.02})]).verdict == \
+        evidence.HOLDS
+    with pytest.raises(ValueError, match="heterogeneous"):
+        run.supernet_kernels(CVSupernet(dims_for("tiny"), "naive"))

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from repro.ops.adder import adder_conv2d
-from repro.ops.shift import round_to_power_of_two
+from repro.ops.shift import clamp_shares, init_std, round_to_power_of_two
 from repro.ops.weight_sharing import (ReleasedTransformationKernel, SharedConv2d, TransformationKernel,
-                                      excess_kurtosis, fit_kernel, gaussian_kl, laplace_kl,
+                                      excess_kurtosis, fit_kernel, gaussian_kl, kernel_param_groups, laplace_kl,
                                       shared_parameter_count, vasicek_entropy)
 
 
@@ -106,7 +106,8 @@ def test_views_and_front_slices():
     conv = layer.set_op("conv")(x, out_channels=5, in_channels=3)
     assert torch.allclose(conv, F.conv2d(x, pool[:5, :3], padding=1), atol=1e-5)
     shift = layer.set_op("shift")(x, 5, 3)
-    assert torch.allclose(shift, F.conv2d(x, round_to_power_of_two(pool)[:5, :3], padding=1), atol=1e-5)
+    expected = round_to_power_of_two(init_std(4 * 9) * pool)[:5, :3]
+    assert torch.allclose(shift, F.conv2d(x, expected, padding=1), atol=1e-6)
     add = layer.set_op("add")(x, 5, 3)
     assert torch.allclose(add, adder_conv2d(x, layer.pool.transform(pool)[:5, :3], padding=1), atol=1e-4)
 
@@ -175,3 +176,28 @@ def test_cached_views_follow_the_optimizer_and_survive_accumulation():
     copy.deepcopy(layer)  # a module holding a step's graph can still be copied
     with torch.no_grad():
         torch.testing.assert_close(layer.view("add"), after)
+
+
+def test_shift_view_does_not_saturate_on_a_unit_variance_pool():
+    torch.manual_seed(5)
+    layer = SharedConv2d(64, 64, 3)  # the widest stage of the tiny CV space
+    pool = layer.pool.weights["pool"].detach()
+    assert pool.std().item() == pytest.approx(1.0, abs=0.01)
+    raw, scaled = clamp_shares(pool), clamp_shares(layer.shift_scale * pool)
+    assert raw["top level"] == pytest.approx(0.48, abs=0.01) and raw["clipped above"] == pytest.approx(0.32, abs=0.01)
+    assert scaled["top level"] == 0.0 and scaled["clipped above"] == 0.0 and scaled["clipped below"] < 0.005
+    q = layer.view("shift")
+    assert torch.equal(q.abs().log2(), q.abs().log2().round())  # powers of two, as the standalone Shift layer holds
+    assert layer.shift_scale == pytest.approx(1 / math.sqrt(3 * 64 * 9))
+
+
+def test_kernel_param_groups_split_the_alphas_off():
+    model = torch.nn.Sequential(SharedConv2d(2, 3, 3), SharedConv2d(3, 3, 3, kernel="released"),
+                                SharedConv2d(3, 2, 3, sharing="naive"))
+    rest, alphas = kernel_param_groups(model, 0.05)
+    assert {id(p) for p in alphas["params"]} == {id(model[0].pool.transform.alpha), id(model[1].pool.transform.alpha)}
+    assert (alphas["lr"], alphas["weight_decay"]) == (0.05, 0.0) and set(rest) == {"params"}
+    assert len(rest["params"]) + len(alphas["params"]) == len(list(model.parameters()))
+    assert len(kernel_param_groups(model[2], 0.05)) == 1  # no kernel, one group
+    with pytest.raises(ValueError, match="kernel_lr"):
+        kernel_param_groups(model, 0.0)

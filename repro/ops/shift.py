@@ -34,6 +34,7 @@ from repro.ops.checks import check_choice, check_conv_args, check_input, check_p
 
 MODES = ("q", "ps")
 MIN_MAGNITUDE = 2.0 ** -15  # DeepShift-Q clamps |w| to [2^-15, 1] before taking log2
+KAIMING_A = math.sqrt(5)  # the Shift layers' Kaiming-uniform initialisation (PyTorch's default for convolutions)
 
 
 def shift_range(weight_bits: int) -> tuple[int, int]:
@@ -56,6 +57,25 @@ def ternary_sign(s: torch.Tensor) -> torch.Tensor:
 def round_to_power_of_two(w: torch.Tensor, weight_bits: int = 5) -> torch.Tensor:
     """DeepShift-Q: ``sign(w) * 2^clamp(round(log2 |w|), p_min, 0)`` with an STE (exact zeros stay zero)."""
     return straight_through(w, _q_value(w, weight_bits))
+
+
+def init_std(fan_in: int) -> float:
+    """Standard deviation of the Shift layers' initial weights, Kaiming-uniform with ``a = sqrt(5)``:
+    ``1 / sqrt(3 fan_in)`` (bound ``1 / sqrt(fan_in)``)."""
+    check_positive(fan_in=fan_in)
+    return nn.init.calculate_gain("leaky_relu", KAIMING_A) / math.sqrt(fan_in)
+
+
+def clamp_shares(w: torch.Tensor, weight_bits: int = 5) -> dict[str, float]:
+    """How much of ``w`` the power-of-two rounding saturates: the share that becomes ``+-2^p_max``
+    (``"top level"``), and the shares of nonzero weights whose magnitude lies above ``2^p_max``
+    (``"clipped above"``) or below ``2^p_min`` (``"clipped below"``), where the clamp cuts them."""
+    lo, hi = shift_range(weight_bits)
+    mag = w.detach().abs().reshape(-1)
+    n = max(1, mag.numel())
+    return {"top level": float((_q_value(w, weight_bits).abs().reshape(-1) == 2.0 ** hi).sum()) / n,
+            "clipped above": float((mag > 2.0 ** hi).sum()) / n,
+            "clipped below": float(((mag > 0) & (mag < 2.0 ** lo)).sum()) / n}
 
 
 def ps_weight(shift: torch.Tensor, sign: torch.Tensor, weight_bits: int = 5) -> torch.Tensor:
@@ -172,7 +192,7 @@ class _ShiftLayer(nn.Module):
             check_fixed_point(fixed_point)
         self.mode, self.weight_bits, self.fixed_point = mode, weight_bits, fixed_point
         w = torch.empty(shape)
-        nn.init.kaiming_uniform_(w, a=math.sqrt(5))
+        nn.init.kaiming_uniform_(w, a=KAIMING_A)
         if mode == "q":
             self.weight = nn.Parameter(w)
         else:

@@ -3,7 +3,11 @@
 One shared weight pool per layer serves the Conv, Add and Shift candidates:
 
 * Conv uses the pool as is, with a KL term to N(0, 1);
-* Shift quantizes the pool to powers of two (:func:`repro.ops.shift.round_to_power_of_two`);
+* Shift quantizes the pool to powers of two (:func:`repro.ops.shift.round_to_power_of_two`), after scaling
+  it by the standalone Shift layer's initial std (:func:`repro.ops.shift.init_std`, ``1 / sqrt(3 fan_in)``):
+  the pool stays near N(0, 1), and rounded as is 48% of its weights would become +-1 (32% clipped above
+  ``2^0``); scaled, none are (a BatchNorm follows every candidate, so the scale changes no function
+  class, only where the exponents fall in their 5-bit range);
 * Add uses ``T(pool)``, a learnable transformation kernel (Eq. 6), with a KL term to Laplace(0, 1).
 
 Training loss (Eq. 5): ``CE + KL(P_conv(W) || N(0, I)) + KL(P_add(T(W)) || Laplace(0, 1))``.
@@ -12,6 +16,9 @@ The KL terms are estimated from the sample of weights: ``KL(p || q) = CE(p, q) -
 cross-entropy to the target density averaged over the weights and ``H(p)`` Vasicek's spacing
 estimate on the sorted weights. Both parts are differentiable, and the estimate is sensitive to
 the shape of the distribution, not only to its moments.
+
+The kernels' alphas train in their own optimiser group (:func:`kernel_param_groups`) with their own
+peak learning rate: at the supernet's rate they barely move (0.94-1.07 after 500 steps at 1e-3).
 
 Differences between the paper's kernel (``kernel="paper"``, the default) and the authors' released
 code (``kernel="released"``), which this module also provides, with one bug fixed:
@@ -26,6 +33,9 @@ largest weight                in the last segment                         falls 
                                                                           fixed: it joins the last bin)
 KL terms in the loss          Gaussian (Conv) + Laplace (Add), weight 1   Laplace only (Gaussian computed, never
                                                                           added), weight 10
+Shift view                    pool rounded to powers of two (ours: times  the pool is a DeepShift-PS layer's
+                              the Shift layer's initial std)              shift P and its sign S at once
+alphas' learning rate         not stated (ours: ``kernel_lr``)            the supernet's, one optimiser group
 ============================  ==========================================  =====================================
 
 Our paper kernel re-sorts the scaled values before putting them back, so ``T`` always keeps the
@@ -48,7 +58,7 @@ from tqdm.auto import tqdm
 
 from repro.ops.adder import adder_conv2d
 from repro.ops.checks import check_choice, check_conv_args, check_positive
-from repro.ops.shift import round_to_power_of_two
+from repro.ops.shift import init_std, round_to_power_of_two
 
 SHARING = ("heterogeneous", "naive", "none")
 KERNELS = ("paper", "released")
@@ -198,6 +208,22 @@ def fit_kernel(transform: nn.Module, w: torch.Tensor, steps: int, lr: float = 0.
     return history
 
 
+def kernel_param_groups(model: nn.Module, kernel_lr: float) -> list[dict]:
+    """The optimiser's parameter groups for a model with transformation kernels (Eq. 6): every other
+    parameter in the first group (the optimiser's defaults), the kernels' alphas in a second group at
+    the peak ``kernel_lr`` and without weight decay (a decay would pull the scales towards 0, not 1).
+    One group when the model has no kernel."""
+    if not kernel_lr > 0:
+        raise ValueError(f"kernel_lr must be positive, got {kernel_lr!r}")
+    kernels = (TransformationKernel, ReleasedTransformationKernel)
+    alphas = {id(p) for m in model.modules() if isinstance(m, kernels) for p in m.parameters()}
+    params = list(model.parameters())
+    groups = [{"params": [p for p in params if id(p) not in alphas]}]
+    if alphas:
+        groups.append({"params": [p for p in params if id(p) in alphas], "lr": kernel_lr, "weight_decay": 0.0})
+    return groups
+
+
 def shared_parameter_count(in_channels: int, out_channels: int, kernel_size: int, sharing: str,
                            kernel: str = "paper") -> int:
     """Parameters of one :class:`SharedConv2d` layer serving Conv, Add and Shift in each sharing mode.
@@ -263,8 +289,9 @@ class SharedConv2d(nn.Module):
     one with :meth:`set_op`.
 
     ``forward(x, out_channels, in_channels)`` uses the front slice ``[:out, :in]`` of the weights
-    (elastic widths); the Shift view rounds the pool to powers of two. A BatchNorm must follow the
-    layer, as it follows every candidate in the supernets.
+    (elastic widths); the Shift view rounds ``shift_scale * pool`` to powers of two, ``shift_scale`` the
+    standalone Shift layer's initial std at the full fan-in (module docstring). A BatchNorm must follow
+    the layer, as it follows every candidate in the supernets.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -276,6 +303,7 @@ class SharedConv2d(nn.Module):
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.sharing, self.kernel, self.eta = stride, padding, sharing, kernel, eta
         self.pool = SharedPool((out_channels, in_channels, kernel_size, kernel_size), OPS, sharing, kernel=kernel)
+        self.shift_scale = init_std(in_channels * kernel_size ** 2)
         self.op = "conv"
 
     def set_op(self, op: str) -> "SharedConv2d":
@@ -285,10 +313,11 @@ class SharedConv2d(nn.Module):
         return self
 
     def view(self, op: str | None = None) -> torch.Tensor:
-        """The full weight the candidate ``op`` (default: the active one) sees: pool, ``T(pool)`` or 2^p(pool)."""
+        """The full weight the candidate ``op`` (default: the active one) sees: pool, ``T(pool)`` or
+        ``2^p(shift_scale * pool)``."""
         op = op or self.op
         w = self.pool.view(op)
-        return round_to_power_of_two(w) if op == "shift" else w
+        return round_to_power_of_two(self.shift_scale * w) if op == "shift" else w
 
     def forward(self, x: torch.Tensor, out_channels: int | None = None, in_channels: int | None = None) -> torch.Tensor:
         out_c, in_c = out_channels or self.out_channels, in_channels or self.in_channels

@@ -25,6 +25,8 @@ from repro import cache
 from repro.cost.counting import count
 from repro.cost.eyeriss import network_cost
 from repro.data.fashion_mnist import load_fashion_mnist
+from repro.ops import shift, weight_sharing
+from repro.ops.weight_sharing import kernel_param_groups
 from repro.profiles import Profile
 from repro.search import evolution, latency_predictor
 from repro.search.evolution import EvolutionSettings, evolutionary_search
@@ -38,7 +40,7 @@ from repro.train import one_shot
 from repro.train.basic import evaluate, loader
 from repro.train.one_shot import train_one_shot, train_steps
 
-_CODE = (space_module, supernet_module, one_shot, evolution)
+_CODE = (space_module, supernet_module, weight_sharing, shift, one_shot, evolution)
 F_ = TypeVar("F_", bound=Callable)
 
 
@@ -69,6 +71,7 @@ class CVExperiment:
     steps: int
     batch_size: int
     lr: float
+    kernel_lr: float
     warmup_steps: int
     train_subset: int
     test_subset: int
@@ -88,7 +91,7 @@ class CVExperiment:
     @classmethod
     def from_profile(cls, profile: Profile) -> "CVExperiment":
         s = profile.supernet
-        return cls(scale=s.scale, steps=s.steps, batch_size=s.batch_size, lr=s.lr,
+        return cls(scale=s.scale, steps=s.steps, batch_size=s.batch_size, lr=s.lr, kernel_lr=s.kernel_lr,
                    warmup_steps=max(1, s.steps // 10), train_subset=profile.data.fashion_train_subset,
                    test_subset=profile.data.fashion_test_subset, val_size=s.val_size,
                    calib_batches=s.calib_batches, search_iterations=s.search_iterations,
@@ -138,14 +141,16 @@ def classification_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tenso
 
 @single_threaded
 def train_supernet(exp: CVExperiment, sharing: str) -> dict:
-    """One-shot training (one uniformly sampled subnet per step), cached: state, losses, wall clock."""
+    """One-shot training (one uniformly sampled subnet per step), cached: state, losses, wall clock.
+    The transformation kernels' alphas train at their own peak ``exp.kernel_lr`` (:func:`kernel_param_groups`)."""
     def compute(ckpt: cache.Checkpoint) -> dict:
         torch.manual_seed(exp.seed)
         net = CVSupernet(dims_for(exp.scale), sharing)
         train = splits(exp)[0]
         res = train_one_shot(net, exp.space, lambda: batches(train, exp.batch_size, exp.seed), classification_loss,
                              steps=exp.steps, lr=exp.lr, warmup_steps=exp.warmup_steps,
-                             weight_decay=exp.weight_decay, ckpt=ckpt,
+                             weight_decay=exp.weight_decay, param_groups=kernel_param_groups(net, exp.kernel_lr),
+                             ckpt=ckpt,
                              ckpt_every=max(10, exp.steps // 10), seed=exp.seed, desc=f"CV supernet ({sharing})")
         return {"state": net.state_dict(), "losses": res.losses, "wall_clock_s": res.wall_clock_s,
                 "steps": res.steps}

@@ -1,6 +1,6 @@
 """Notebook 01's evidence rules (:mod:`repro.evidence`): the claimed weight densities of Fig. 3 / Fig. 7,
 judged per studied layer over seeds and gated on accuracy and movement, and Fig. 4's kernel against a
-Laplace's excess kurtosis."""
+Laplace's excess kurtosis, fitted alone (notebook 01) and inside a trained supernet (notebook 03)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -70,3 +70,15 @@ def kernel_evidence(tables: list[pd.DataFrame]) -> evidence.Evidence:
     inside a trained supernet."""
     after = [t.set_index("weights").loc["T paper (d=200)", "excess kurtosis"] for t in tables]
     return evidence.within(after, 3.0, KURTOSIS_TOL, unit="excess kurtosis")
+
+
+def supernet_kernel_evidence(stage_tables: list[pd.DataFrame]) -> evidence.Evidence:
+    """Fig. 4's kernel inside trained supernets, one :func:`tables.supernet_kernel_table` per supernet
+    seed: per stage, the mean excess kurtosis of T(pool) over its pools against a Laplace's 3 within
+    :data:`KURTOSIS_TOL` over the seeds (:func:`repro.evidence.within`, as :func:`kernel_evidence`);
+    every stage must hold (:func:`repro.evidence.all_of`). The pools of one supernet are not
+    independent replications, so one supernet is n = 1 per stage."""
+    stages = [s for s in stage_tables[0]["weights"] if s.startswith("stage")]
+    parts = {s: evidence.within([t.set_index("weights").loc[s, "excess kurtosis T(pool)"] for t in stage_tables],
+                                3.0, KURTOSIS_TOL, unit="excess kurtosis") for s in stages}
+    return evidence.all_of(parts)

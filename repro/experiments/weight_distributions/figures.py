@@ -75,22 +75,35 @@ def plot_sharing_diagram(ax: plt.Axes, layer: SharedConv2d) -> None:
     ax.set_title("(a) heterogeneous weight sharing", fontsize=9)
 
 
+def _mapping_panel(ax: plt.Axes, curves: list[tuple[np.ndarray, np.ndarray, dict]], title: str) -> None:
+    """Fig. 4(b): ``T(w)`` against ``w`` for each ``(w, T(w), line style)``, beside the identity and the
+    exact N(0, 1)-to-Laplace(0, 1) quantile map."""
+    w = np.sort(np.concatenate([c[0] for c in curves]))
+    target = stats.laplace.ppf(stats.norm.cdf(w))
+    ax.plot(w, w, color="0.6", ls=":", label="identity")
+    ax.plot(w, target, "k--", lw=1, label="exact Gaussian-to-Laplace map")
+    for x, t, style in curves:
+        order = np.argsort(x)
+        ax.plot(x[order], t[order], **style)
+    ax.set_xlabel("shared weight w")
+    ax.set_ylabel("T(w)")
+    ax.set_ylim(target.min() * 1.2, target.max() * 1.2)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+
+
+def _standalone_curves(fitted: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    w = fitted["w"].numpy()
+    return [(w, fitted[name]["transformed"].numpy(), {"color": color, "lw": 1.2, "label": f"T ({name})"})
+            for name, color in (("paper", "C3"), ("released", "C0"))]
+
+
 def plot_kernel(fitted: dict[str, Any], layer: SharedConv2d) -> plt.Figure:
     """Fig. 4: (a) the sharing diagram; (b) the kernel's mapping; (c) histograms before / after with kurtosis."""
     w = fitted["w"].numpy()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     plot_sharing_diagram(axes[0], layer)
-    order = np.argsort(w)
-    target = stats.laplace.ppf(stats.norm.cdf(w[order]))
-    axes[1].plot(w[order], w[order], color="0.6", ls=":", label="identity")
-    axes[1].plot(w[order], target, "k--", lw=1, label="exact Gaussian-to-Laplace map")
-    for name, color in (("paper", "C3"), ("released", "C0")):
-        axes[1].plot(w[order], fitted[name]["transformed"].numpy()[order], color, lw=1.2, label=f"T ({name})")
-    axes[1].set_xlabel("shared weight w")
-    axes[1].set_ylabel("T(w)")
-    axes[1].set_ylim(target.min() * 1.2, target.max() * 1.2)
-    axes[1].legend(fontsize=7)
-    axes[1].set_title("(b) learned transformation kernel", fontsize=9)
+    _mapping_panel(axes[1], _standalone_curves(fitted), "(b) learned transformation kernel")
     t = fitted["paper"]["transformed"].numpy()
     bins = np.linspace(-6, 6, 90)
     axes[2].hist(w, bins=bins, density=True, alpha=0.5, label=f"before T (kurtosis {excess_kurtosis(fitted['w']):.2f})")
@@ -100,5 +113,32 @@ def plot_kernel(fitted: dict[str, Any], layer: SharedConv2d) -> plt.Figure:
     axes[2].set_xlabel("weight")
     axes[2].legend(fontsize=7)
     axes[2].set_title("(c) distribution before / after T (paper kernel)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_supernet_kernel(fitted: dict[str, Any], views: list[dict[str, Any]], per_stage: dict[int, float]) -> plt.Figure:
+    """Fig. 4(b) from a trained supernet beside the standalone fit: (b) the kernels fitted alone on N(0, 1)
+    samples; (b') every pool's ``T(pool)`` against the pool, coloured by stage; (c') the histogram of
+    ``T(pool)`` per stage (its pools together) with the stage's mean excess kurtosis ``per_stage``."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    _mapping_panel(axes[0], _standalone_curves(fitted), "(b) kernel fitted alone on N(0, 1) samples")
+    stages = sorted({v["stage"] for v in views})
+    curves, labelled = [], set()
+    for v in views:
+        first = v["stage"] not in labelled
+        labelled.add(v["stage"])
+        curves.append((v["w"].numpy(), v["t"].numpy(), {"color": f"C{v['stage']}", "lw": 0.8, "alpha": 0.7,
+                                                          "label": f"stage {v['stage']}" if first else None}))
+    _mapping_panel(axes[1], curves, "(b') T(pool) in the trained supernet, per pool")
+    bins = np.linspace(-6, 6, 90)
+    for stage in stages:
+        t = np.concatenate([v["t"].numpy() for v in views if v["stage"] == stage])
+        axes[2].hist(t, bins=bins, density=True, histtype="step", color=f"C{stage}",
+                     label=f"stage {stage} (kurtosis {per_stage[stage]:.2f})")
+    axes[2].plot(bins, stats.laplace.pdf(bins), "k--", lw=1, label="Laplace(0, 1) (kurtosis 3)")
+    axes[2].set_xlabel("T(pool)")
+    axes[2].legend(fontsize=7)
+    axes[2].set_title("(c') T(pool) per stage in the trained supernet", fontsize=9)
     fig.tight_layout()
     return fig

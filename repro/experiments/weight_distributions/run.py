@@ -1,12 +1,14 @@
 """Notebook 01, what is computed and cached: the trained :class:`repro.models.small_net.SmallNet` of each
 operator and seed, Gaussian / Laplace fits of their weights, and the transformation kernels fitted on
-N(0, 1) samples (Fig. 3, Fig. 4, Fig. 7). The study's config is the profile's :class:`WeightsConfig`."""
+N(0, 1) samples (Fig. 3, Fig. 4, Fig. 7). The study's config is the profile's :class:`WeightsConfig`.
+:func:`supernet_kernels` measures the kernels inside a trained CV supernet (notebook 03, Fig. 4 in the supernet)."""
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy import stats
 
@@ -15,8 +17,11 @@ from repro.data.fashion_mnist import load_fashion_mnist
 from repro.models import small_net
 from repro.models.small_net import OPS, SmallNet
 from repro.ops import adder, shift, weight_sharing
-from repro.ops.weight_sharing import ReleasedTransformationKernel, TransformationKernel, fit_kernel
+from repro.ops.shift import clamp_shares
+from repro.ops.weight_sharing import (ReleasedTransformationKernel, TransformationKernel, excess_kurtosis, fit_kernel,
+                                      gaussian_kl, laplace_kl)
 from repro.profiles import WeightsConfig
+from repro.supernets.shiftaddnas_cv import CVSupernet
 from repro.train.basic import evaluate, loader, train_classifier
 
 CLAIMED = {"conv": "Gaussian", "add": "Laplacian", "shift": "discrete"}  # Fig. 3 / Fig. 7, reported
@@ -87,3 +92,32 @@ def fit_kernels(cfg: WeightsConfig, seed: int = 0) -> dict[str, Any]:
         return out
 
     return cache.cached("weights-kernel", key, compute, code=(weight_sharing,))
+
+
+@torch.no_grad()
+def supernet_kernels(net: CVSupernet) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Every shared pool of a trained heterogeneous CV supernet: the excess kurtosis and Laplace KL of
+    ``T(pool)`` (Eq. 6 against Laplace(0, 1)), the Gaussian KL of the pool, the alphas' range and the
+    Shift view's shares at the clamp (:func:`repro.ops.shift.clamp_shares`; also of the pool rounded
+    unscaled). Returns one row per pool and, per pool, its stage, ``w`` and ``T(w)`` (flattened)."""
+    if net.sharing != "heterogeneous":
+        raise ValueError(f"the kernels exist under heterogeneous sharing only, got sharing={net.sharing!r}")
+    rows, views = [], []
+    for stage, layers in enumerate(net.layers):
+        for depth, layer in enumerate(layers):
+            for position, conv in enumerate(layer.local.convs):
+                w = conv.pool.weights["pool"].detach()
+                t = conv.pool.transform(w)
+                alpha = conv.pool.transform.alpha
+                shares = clamp_shares(conv.shift_scale * w)
+                unscaled = clamp_shares(w)
+                rows.append({"stage": stage, "layer": depth, "position": position, "weights": w.numel(),
+                             "excess kurtosis pool": excess_kurtosis(w), "excess kurtosis T(pool)": excess_kurtosis(t),
+                             "KL Laplace T(pool)": laplace_kl(t).item(), "KL Gaussian pool": gaussian_kl(w).item(),
+                             "alpha min": alpha.min().item(), "alpha max": alpha.max().item(),
+                             "Shift top level": shares["top level"], "Shift clipped above": shares["clipped above"],
+                             "Shift clipped below": shares["clipped below"],
+                             "unscaled Shift top level": unscaled["top level"],
+                             "unscaled Shift clipped above": unscaled["clipped above"]})
+                views.append({"stage": stage, "w": w.reshape(-1), "t": t.reshape(-1)})
+    return pd.DataFrame(rows), views

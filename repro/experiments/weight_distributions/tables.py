@@ -1,5 +1,5 @@
 """Notebook 01's tables: Gaussian vs Laplace fits of the trained weights (Fig. 3 / Fig. 7) and the
-transformation kernel's output (Fig. 4)."""
+transformation kernel's output (Fig. 4), fitted alone and inside a trained supernet (notebook 03)."""
 from __future__ import annotations
 
 from typing import Any
@@ -51,3 +51,27 @@ def kernel_table(fitted: dict[str, Any]) -> pd.DataFrame:
     rows.append({"weights": "Laplace target", "excess kurtosis": 3.0, "KL to Laplace(0,1)": 0.0,
                  "better fit (LL)": "Laplacian"})
     return pd.DataFrame(rows)
+
+
+def supernet_kernel_table(per_pool: pd.DataFrame) -> pd.DataFrame:
+    """Per stage of a trained supernet (:func:`repro.experiments.weight_distributions.run.supernet_kernels`):
+    the mean over its pools of the excess kurtosis and KLs, the alphas' range, the Shift view's largest
+    shares at the clamp (scaled as the supernet uses it, and the pool rounded unscaled), and the Laplace target row."""
+    g = per_pool.groupby("stage")
+    table = pd.DataFrame({
+        "pools": g.size(),
+        "excess kurtosis pool": g["excess kurtosis pool"].mean(),
+        "excess kurtosis T(pool)": g["excess kurtosis T(pool)"].mean(),
+        "excess kurtosis T(pool) min": g["excess kurtosis T(pool)"].min(),
+        "excess kurtosis T(pool) max": g["excess kurtosis T(pool)"].max(),
+        "KL Laplace T(pool)": g["KL Laplace T(pool)"].mean(),
+        "KL Gaussian pool": g["KL Gaussian pool"].mean(),
+        "alpha min": g["alpha min"].min(), "alpha max": g["alpha max"].max(),
+        "Shift top level (max)": g["Shift top level"].max(),
+        "Shift clipped above (max)": g["Shift clipped above"].max(),
+        "Shift clipped below (max)": g["Shift clipped below"].max(),
+        "unscaled Shift clipped above (max)": g["unscaled Shift clipped above"].max(),
+    }).reset_index()
+    table.insert(0, "weights", [f"stage {s}" for s in table.pop("stage")])
+    target = {"weights": "Laplace target", "excess kurtosis T(pool)": 3.0, "KL Laplace T(pool)": 0.0}
+    return pd.concat([table, pd.DataFrame([target])], ignore_index=True)
