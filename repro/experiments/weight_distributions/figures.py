@@ -98,6 +98,16 @@ def _standalone_curves(fitted: dict[str, Any]) -> list[tuple[np.ndarray, np.ndar
             for name, color in (("paper", "C3"), ("released", "C0"))]
 
 
+def _finish_histograms(fig: plt.Figure, ax: plt.Axes, bins: np.ndarray, xlabel: str, title: str) -> plt.Figure:
+    """Panel (c) of Fig. 4: the Laplace(0, 1) target over the histograms, labels, and the figure laid out."""
+    ax.plot(bins, stats.laplace.pdf(bins), "k--", lw=1, label="Laplace(0, 1) (kurtosis 3)")
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def plot_kernel(fitted: dict[str, Any], layer: SharedConv2d) -> plt.Figure:
     """Fig. 4: (a) the sharing diagram; (b) the kernel's mapping; (c) histograms before / after with kurtosis."""
     w = fitted["w"].numpy()
@@ -109,12 +119,7 @@ def plot_kernel(fitted: dict[str, Any], layer: SharedConv2d) -> plt.Figure:
     axes[2].hist(w, bins=bins, density=True, alpha=0.5, label=f"before T (kurtosis {excess_kurtosis(fitted['w']):.2f})")
     axes[2].hist(t, bins=bins, density=True, alpha=0.5, color="C3",
                  label=f"after T (kurtosis {excess_kurtosis(fitted['paper']['transformed']):.2f})")
-    axes[2].plot(bins, stats.laplace.pdf(bins), "k--", lw=1, label="Laplace(0, 1) (kurtosis 3)")
-    axes[2].set_xlabel("weight")
-    axes[2].legend(fontsize=7)
-    axes[2].set_title("(c) distribution before / after T (paper kernel)", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish_histograms(fig, axes[2], bins, "weight", "(c) distribution before / after T (paper kernel)")
 
 
 def plot_supernet_kernel(fitted: dict[str, Any], views: list[dict[str, Any]], per_stage: dict[int, float]) -> plt.Figure:
@@ -136,9 +141,4 @@ def plot_supernet_kernel(fitted: dict[str, Any], views: list[dict[str, Any]], pe
         t = np.concatenate([v["t"].numpy() for v in views if v["stage"] == stage])
         axes[2].hist(t, bins=bins, density=True, histtype="step", color=f"C{stage}",
                      label=f"stage {stage} (kurtosis {per_stage[stage]:.2f})")
-    axes[2].plot(bins, stats.laplace.pdf(bins), "k--", lw=1, label="Laplace(0, 1) (kurtosis 3)")
-    axes[2].set_xlabel("T(pool)")
-    axes[2].legend(fontsize=7)
-    axes[2].set_title("(c') T(pool) per stage in the trained supernet", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return _finish_histograms(fig, axes[2], bins, "T(pool)", "(c') T(pool) per stage in the trained supernet")
