@@ -264,3 +264,67 @@ def test_accumulation_takes_several_batches_per_step_and_keeps_the_epoch_schedul
     assert [s for s, _ in out.probs] == [0, 1, 2, 2, 3, 4, 4]   # start, every update (q = 1), epoch ends
     with pytest.raises(ConfigError, match="shorter than one step"):
         _train(SHIFT, accumulate=5)
+
+
+def test_cnn_panel_of_fig4_runs_at_smoke_size_and_its_outcome_has_evidence(tmp_path, monkeypatch):
+    """Fig. 4's CNN panel: the three arms of every seed on the CNN supernet, per-bin curves of valid CNN
+    subnets, and ps-fig4's evidence with the CNN panel's own gate beside the ViT one."""
+    from dataclasses import replace
+
+    from repro import evidence
+    from repro.experiments.probability_shift import claims, run
+    from repro.profiles import get_profile
+
+    monkeypatch.setenv("REPRO_CACHE", str(tmp_path))
+    cfg = replace(get_profile("smoke").probshift, train_subset=128, val_subset=64, test_subset=64,
+                  generator_warm_steps=5)
+    panel = run.cnn_panel(cfg, [0, 1])
+    assert [p.seed for p in panel] == [0, 1] and all(set(p.runs) == set(run.FIG4_ARMS) for p in panel)
+    space = run.space_of(cfg, "cnn")
+    assert isinstance(run.load(cfg, panel[0].runs["shift"], family="cnn")[0], run.cnn.CNNSupernet)
+    for df in panel[0].curves.values():
+        assert list(df["bin"]) == list(range(run.bins_for(space, cfg.bin_width).count))
+        for config in df["config"]:
+            space.validate(config)
+    out = claims.fig4(cfg, panel, panel)          # the CNN panel stands in for the ViT one (same contract)
+    assert out.evidence.verdict in evidence.OUTCOMES and len(out.evidence.gates) == 2
+    assert [g.name.split(" (")[0] for g in out.evidence.gates] == ["min highest-bin subnet",
+                                                                   f"min highest-bin {cfg.cnn_space} subnet"]
+    assert f"CNN ({cfg.cnn_space})" in out.evidence.reason and len(out.numbers["cnn_shift"]) == 2
+    assert run.cnn_panel(cfg, [0])[0].curves["shift"].equals(panel[0].curves["shift"])  # cached
+
+
+def _panel(shift: list[float], generator: list[float], top: float = 90.0):
+    """Per-seed Fig. 4 curves: two bins, the highest at ``top`` percent in every arm."""
+    import pandas as pd
+
+    from repro.experiments.probability_shift.run import PanelRuns
+
+    curve = lambda a: pd.DataFrame({"acc": [a, top]})  # noqa: E731
+    return [PanelRuns(i, {}, {"shift": curve(s), "generator": curve(g), "uniform": curve(g)})
+            for i, (s, g) in enumerate(zip(shift, generator))]
+
+
+def test_fig4_holds_only_if_both_panels_hold_and_names_a_failed_cnn_gate():
+    from repro import evidence
+    from repro.experiments.probability_shift.claims import fig4
+    from repro.profiles import ProbShiftConfig
+
+    cfg, gain, loss = ProbShiftConfig(), _panel([80, 81, 82], [70, 71, 71.5]), _panel([70, 71, 71.5], [80, 81, 82])
+    assert fig4(cfg, gain, gain).evidence.verdict == evidence.HOLDS
+    assert fig4(cfg, gain, loss).evidence.verdict == evidence.DOES_NOT_HOLD
+    untrained = fig4(cfg, gain, _panel([80, 81, 82], [70, 71, 71.5], top=60.0)).evidence
+    assert untrained.verdict == evidence.NOT_TESTABLE
+    assert f"CNN ({cfg.cnn_space}): {evidence.NOT_TESTABLE}" in untrained.reason
+    assert untrained.reason.split("; gate failed: ")[1].startswith(f"min highest-bin {cfg.cnn_space} subnet")
+    assert [g.passed for g in untrained.gates] == [True, False]
+
+
+def test_fig4_figure_has_a_vit_and_a_cnn_panel():
+    import pandas as pd
+
+    from repro.experiments.probability_shift.figures import plot_tradeoff_panels
+
+    df = pd.DataFrame({"flops_g": [1.35, 1.45], "flops_m": [2.1, 2.9], "acc": [60.0, 62.0]})
+    fig = plot_tradeoff_panels([({"shift": df}, "ViT", "flops_g"), ({"shift": df}, "CNN", "flops_m")])
+    assert len(fig.axes) == 2 and [a.get_xlabel() for a in fig.axes][1].startswith("subnet FLOPs (M")

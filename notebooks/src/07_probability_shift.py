@@ -6,7 +6,8 @@
 # to Fashion-MNIST on the ViT-T space shrunk to 28x28 inputs, over `profile.seed_list` (the arms of a
 # seed share its data order and initialisation): supernet training with uniform sampling, with the
 # generator and a frozen uniform distribution (the paper's baseline), with probability shift in the
-# paper's update direction and in the reversed one (ps-fig4, ps-fig5, ps-fig7, ps-fig8), inherited /
+# paper's update direction and in the reversed one (ps-fig4, ps-fig5, ps-fig7, ps-fig8), the same
+# with / without shift comparison on a BigNAS-style CNN space (ps-fig4's CNN panel), inherited /
 # finetuned / retrained subnets (ps-table2), ranking correlation (ps-fig6) and the paper's grad_B
 # score against training sufficiency (ps-table4). Every verdict comes from `repro.evidence`; the
 # networks whose accuracies decide a claim pass the 84% Fashion-MNIST gate or the claim is not testable.
@@ -24,12 +25,11 @@ from repro import artifacts, evidence, reported
 from repro.experiments import probability_shift as X
 from repro.notebook import setup
 from repro.search.generator import hit_rate
-from repro.spaces.autoformer import get_space
 
 ctx = setup(profile, out_dir)
 torch.set_num_threads(1)  # tiny tensors: one thread beats two on 2 shared cores
 cfg, seeds = ctx.profile.probshift, ctx.profile.seed_list
-space = get_space(cfg.space)
+space, cnn_space = X.run.space_of(cfg, "vit"), X.run.space_of(cfg, "cnn")
 
 
 def record(artifact_id: str, out: X.claims.Outcome) -> None:
@@ -53,17 +53,21 @@ record("ps-fig2", X.claims.fig2(fit, len(flops)))
 
 # %%
 runs = X.run.study(cfg, seeds)
-pd.DataFrame({m: [round(np.mean([r.runs[m].seconds for r in runs]), 1)] for m in X.run.ARMS},
+cnn = X.run.cnn_panel(cfg, seeds)  # ps-fig4's CNN panel: its own trainings, seeded per run (no ViT stream shared)
+pd.DataFrame({f"{family} {m}": [round(np.mean([r.runs[m].seconds for r in rs]), 1)]
+              for family, rs, arms in (("ViT", runs, X.run.ARMS), ("CNN", cnn, X.run.FIG4_ARMS)) for m in arms},
              index=["training seconds (mean over seeds)"])
 
 # %% [markdown]
 # ## ps-fig4 · FLOPs / accuracy with and without probability shift
 
 # %%
-ctx.save_figure(X.figures.plot_tradeoff({X.figures.LABELS.get(m, "probability shift, reversed direction"):
-                                         runs[0].curves[m] for m in X.run.ARMS},
-                                        f"{space.name}, Fashion-MNIST, seed {seeds[0]}"), "ps-fig4")
-record("ps-fig4", X.claims.fig4(cfg, runs))
+vit_panel = {X.figures.LABELS.get(m, "probability shift, reversed direction"): runs[0].curves[m] for m in X.run.ARMS}
+cnn_panel = {X.figures.LABELS[m]: cnn[0].curves[m] for m in X.run.FIG4_ARMS}
+ctx.save_figure(X.figures.plot_tradeoff_panels([
+    (vit_panel, f"(a) {space.name}, Fashion-MNIST, seed {seeds[0]}", "flops_g"),
+    (cnn_panel, f"(b) {cnn_space.name}, Fashion-MNIST, seed {seeds[0]}", "flops_m")]), "ps-fig4")
+record("ps-fig4", X.claims.fig4(cfg, runs, cnn))
 
 # %% [markdown]
 # ## ps-fig5 · the learned sampling distribution over FLOPs groups, both update directions
@@ -166,6 +170,9 @@ ctx.save_figure(X.figures.plot_architectures(space, runs[0].curves["shift"]), "p
 for _, row in runs[0].curves["shift"].iterrows():  # the generator's subnet per bin, as architecture files
     ctx.save_arch(f"ps-shift-bin{int(row['bin'])}", "autoformer-vit", row["config"], scale=cfg.space,
                   target_gflops=float(row["target_g"]), gflops=float(row["flops_g"]), seed=runs[0].seed)
+for _, row in cnn[0].curves["shift"].iterrows():  # the same for the CNN panel, in the CNN's own MFLOPs
+    ctx.save_arch(f"ps-cnn-shift-bin{int(row['bin'])}", "bignas-cnn", row["config"], scale=cfg.cnn_space,
+                  target_mflops=float(row["target_m"]), mflops=float(row["flops_m"]), seed=cnn[0].seed)
 ctx.record("ps-fig10", "our generator's subnet per bin (the paper's searched ImageNet models are described only "
            "in its Fig. 10)", evidence.not_applicable("a diagram"))
 

@@ -3,6 +3,8 @@ learned B (Fig. 5), ranking (Fig. 6), sampling times (Fig. 9) and the diagrams d
 (Fig. 1, 3, 10)."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -15,6 +17,8 @@ from repro.spaces.masks import prefix_masks
 
 LABELS = {"uniform": "uniform sampling (best of 3 per bin)", "generator": "generator, uniform B (no shift)",
           "shift": "probability shift"}
+#: The FLOPs axis of a trade-off panel: ViT-T-equivalent G (:func:`run.to_paper`) or the space's own MFLOPs.
+XLABELS = {"flops_g": "subnet FLOPs (ViT-T-equivalent G)", "flops_m": "subnet FLOPs (M, multiply-accumulates)"}
 
 
 def plot_uniform_flops(space: ViTSpace, flops: np.ndarray, fit: dict[str, float]) -> plt.Figure:
@@ -46,13 +50,21 @@ def plot_uniform_flops(space: ViTSpace, flops: np.ndarray, fit: dict[str, float]
 
 
 def plot_tradeoff(curves: dict[str, pd.DataFrame], title: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for name, df in curves.items():
-        ax.plot(df["flops_g"], df["acc"], "o-", label=name)
-    ax.set_xlabel("subnet FLOPs (ViT-T-equivalent G)")
-    ax.set_ylabel("Fashion-MNIST top-1, inherited (%)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    """One accuracy / FLOPs panel (Fig. 7, 8), in ViT-T-equivalent G."""
+    return plot_tradeoff_panels([(curves, title, "flops_g")])
+
+
+def plot_tradeoff_panels(panels: Sequence[tuple[dict[str, pd.DataFrame], str, str]]) -> plt.Figure:
+    """Accuracy against FLOPs side by side, one panel per ``(curves, title, FLOPs column)`` (Fig. 4: the
+    ViT panel in ViT-T-equivalent G, the CNN panel in its own MFLOPs; columns :data:`XLABELS`)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, (curves, title, x) in zip(axes[0], panels):
+        for name, df in curves.items():
+            ax.plot(df[x], df["acc"], "o-", label=name)
+        ax.set_xlabel(XLABELS[x])
+        ax.set_ylabel("Fashion-MNIST top-1, inherited (%)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
     return fig
 
 

@@ -1,7 +1,8 @@
 """Notebook 07, what is computed and cached: the bins in paper units, the FLOPs of uniform subnets and
-their normal fit (Fig. 2), the supernet trainings of every seed and arm (Fig. 4, 5, 7, 8), the per-seed
-measurements of Table 2, Fig. 6 and Table 4, and the sampling times of Fig. 9. The study's config is the
-profile's :class:`ProbShiftConfig`."""
+their normal fit (Fig. 2), the supernet trainings of every seed and arm (Fig. 4, 5, 7, 8) and of Fig. 4's
+CNN panel, the per-seed measurements of Table 2, Fig. 6 and Table 4, and the sampling times of Fig. 9.
+The study's config is the profile's :class:`ProbShiftConfig`; ``family`` picks its ViT space
+(``cfg.space``) or its CNN space (``cfg.cnn_space``)."""
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,10 @@ from repro.data import load_fashion_mnist
 from repro.profiles import ProbShiftConfig
 from repro.search import generator as ag
 from repro.search import probability_shift as ps
+from repro.spaces import bignas_cnn
 from repro.spaces.autoformer import PAPER_SPACES, ViTSpace, get_space, hidden_width
-from repro.supernets import vit
+from repro.spaces.bignas_cnn import CNNSpace
+from repro.supernets import cnn, vit
 from repro.train.basic import evaluate, loader, train_classifier
 
 REFERENCE = PAPER_SPACES["T"]
@@ -38,26 +41,43 @@ SPEEDUPS = {"speedup_analytic_batch1": ("rejection_s", "generator_s"),
             "speedup_analytic_batched": ("rejection_s", "generator_batched_s"),
             "speedup_counted_batch1": ("rejection_counted_s", "generator_s"),
             "speedup_counted_batched": ("rejection_counted_s", "generator_batched_s")}
+FAMILIES = ("vit", "cnn")
+#: The supernet of each kind of space (Fig. 4: the ViT panel and the CNN panel).
+SUPERNETS = {ViTSpace: vit.ViTSupernet, CNNSpace: cnn.CNNSupernet}
+Space = ViTSpace | CNNSpace
+Supernet = vit.ViTSupernet | cnn.CNNSupernet
+
+
+def space_of(cfg: ProbShiftConfig, family: str = "vit") -> Space:
+    """The study's ViT space (``cfg.space``) or the CNN space of Fig. 4's CNN panel (``cfg.cnn_space``)."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown space family {family!r}; valid: {FAMILIES}")
+    return get_space(cfg.space) if family == "vit" else bignas_cnn.get_space(cfg.cnn_space)
+
+
+def supernet(space: Space) -> Supernet:
+    """A freshly initialised supernet of ``space`` (the caller seeds ``torch`` first)."""
+    return SUPERNETS[type(space)](space)
 
 
 # ---------------------------------------------------------------- bins in paper units
-def _range(space: ViTSpace) -> tuple[float, float]:
+def _range(space: Space) -> tuple[float, float]:
     return space.flops(space.smallest()), space.flops(space.largest())
 
 
-def to_scaled(space: ViTSpace, gflops: float) -> float:
+def to_scaled(space: Space, gflops: float) -> float:
     """ViT-T GFLOPs -> FLOPs of ``space`` at the same position between its smallest and largest subnet."""
     (a0, a1), (b0, b1) = _range(REFERENCE), _range(space)
     return b0 + (gflops * 1e9 - a0) / (a1 - a0) * (b1 - b0)
 
 
-def to_paper(space: ViTSpace, flops: float) -> float:
+def to_paper(space: Space, flops: float) -> float:
     """The inverse of :func:`to_scaled` (for axis labels in ViT-T-equivalent GFLOPs)."""
     (a0, a1), (b0, b1) = _range(REFERENCE), _range(space)
     return (a0 + (flops - b0) / (b1 - b0) * (a1 - a0)) / 1e9
 
 
-def bins_for(space: ViTSpace, width_g: float) -> ps.FlopsBins:
+def bins_for(space: Space, width_g: float) -> ps.FlopsBins:
     lo, hi = (to_scaled(space, g) for g in SPLIT_G)
     return ps.FlopsBins(lo, hi, to_scaled(space, SPLIT_G[0] + width_g) - lo)
 
@@ -93,28 +113,31 @@ def normal_fit(space: ViTSpace, flops: np.ndarray) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------- data and trainings (scaled)
-def datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None = None) -> tuple[Any, Any, Any]:
-    """Train / validation (a held-out part of the training split: Algorithm 2 and every selection) / test.
+def datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None = None, family: str = "vit"
+             ) -> tuple[Any, Any, Any]:
+    """Train / validation (a held-out part of the training split: Algorithm 2 and every selection) / test
+    of the ``family`` space.
 
     The paper's ViT spaces (3 x 224 x 224) read ImageNet through torchvision with DeiT's recipe
     (``val_subset`` training images held out for B, Sec. 4.1; ILSVRC val as the test set); the
-    scaled spaces read Fashion-MNIST. Memoised per resolved ImageNet folder (a changed
-    ``$REPRO_IMAGENET`` is looked up again)."""
-    if get_space(cfg.space).in_chans == 3:
+    scaled spaces (every CNN space here) read Fashion-MNIST, the same splits for both families.
+    Memoised per resolved ImageNet folder (a changed ``$REPRO_IMAGENET`` is looked up again)."""
+    space = space_of(cfg, family)
+    if space.in_chans == 3:
         from repro.data.imagenet import find_root
 
-        imagenet_root = str(find_root("val", imagenet_root))
-    return _datasets(cfg, seed, imagenet_root)
+        return _datasets(cfg, seed, str(find_root("val", imagenet_root)), space.img_size)
+    return _datasets(cfg, seed, None, space.img_size)
 
 
 @lru_cache(maxsize=4)
-def _datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None) -> tuple[Any, Any, Any]:
-    space = get_space(cfg.space)
-    if space.in_chans == 3:
+def _datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None, img_size: int) -> tuple[Any, Any, Any]:
+    """ImageNet at ``img_size`` from ``imagenet_root``, or Fashion-MNIST when it is ``None``."""
+    if imagenet_root is not None:
         from repro.data import vision
 
-        full = vision.imagenet_dataset("train", imagenet_root, image_size=space.img_size, train_recipe="deit")
-        test = vision.imagenet_dataset("val", imagenet_root, image_size=space.img_size)
+        full = vision.imagenet_dataset("train", imagenet_root, image_size=img_size, train_recipe="deit")
+        test = vision.imagenet_dataset("val", imagenet_root, image_size=img_size)
         n_val = min(cfg.val_subset, len(full) // 2)
     else:
         size = cfg.train_subset + cfg.val_subset if cfg.train_subset else 0
@@ -125,13 +148,14 @@ def _datasets(cfg: ProbShiftConfig, seed: int, imagenet_root: str | None) -> tup
     return train, val, test
 
 
-def _train_key(cfg: ProbShiftConfig, seed: int) -> dict:
+def _train_key(cfg: ProbShiftConfig, seed: int, family: str = "vit") -> dict:
     keep = ("space", "train_subset", "val_subset", "epochs", "warmup_epochs", "batch_size", "lr", "weight_decay",
             "generator_lr", "generator_warm_lr", "distribution_lr", "finetune_lr")
-    return {k: getattr(cfg, k) for k in keep} | {"seed": seed}
+    return {k: getattr(cfg, k) for k in keep} | {"seed": seed} | (
+        {"space": cfg.cnn_space} if family == "cnn" else {})
 
 
-def warm_generator(space: ViTSpace, bins: ps.FlopsBins, steps: int, seed: int, lr: float
+def warm_generator(space: Space, bins: ps.FlopsBins, steps: int, seed: int, lr: float
                    ) -> ag.ArchitectureGenerator:
     """A generator fitted to the resource loss alone (cached), the start of joint training."""
     def compute(_: Checkpoint) -> dict:
@@ -156,32 +180,35 @@ def train_config(cfg: ProbShiftConfig, mode: str, seed: int, *, direction: str =
 
 
 def train_run(cfg: ProbShiftConfig, mode: str, seed: int, *, direction: str = "paper", width_g: float | None = None,
-              q_factor: float = 1) -> ps.TrainResult:
-    """One supernet training (cached, resumable): ``mode`` uniform / generator / shift; shift runs keep a
-    ``(w_{t-1}, w_t)`` snapshot at every epoch (Table 4)."""
-    space = get_space(cfg.space)
+              q_factor: float = 1, family: str = "vit") -> ps.TrainResult:
+    """One supernet training (cached, resumable) in the ``family`` space: ``mode`` uniform / generator /
+    shift; shift runs keep a ``(w_{t-1}, w_t)`` snapshot at every epoch (Table 4). Every run seeds its
+    own initialisation, data order and steps from ``seed``, so the runs of one family draw nothing
+    from another's."""
+    space = space_of(cfg, family)
     bins = bins_for(space, width_g or cfg.bin_width)
     tcfg = train_config(cfg, mode, seed, direction=direction, q_factor=q_factor)
 
     def compute(ckpt: Checkpoint) -> ps.TrainResult:
-        train, val, _ = datasets(cfg, seed)
+        train, val, _ = datasets(cfg, seed, family=family)
         gen = None if mode == "uniform" else warm_generator(space, bins, cfg.generator_warm_steps, seed,
                                                             cfg.generator_warm_lr)
         torch.manual_seed(seed)
-        net = vit.ViTSupernet(space)
+        net = supernet(space)
         return ps.train_supernet(net, space, bins, loader(train, cfg.batch_size, shuffle=True, seed=seed),
                                  loader(val, cfg.batch_size, shuffle=True, seed=seed + 1), tcfg, gen, ckpt)
-    key = _train_key(cfg, seed) | {"train": asdict(tcfg), "bins": asdict(bins),
-                                   "generator_warm_steps": cfg.generator_warm_steps}
-    return cached(f"ps-{mode}", key, compute, code=(ps, ag, vit))
+    key = _train_key(cfg, seed, family) | {"train": asdict(tcfg), "bins": asdict(bins),
+                                           "generator_warm_steps": cfg.generator_warm_steps}
+    prefix = "ps" if family == "vit" else "ps-cnn"
+    return cached(f"{prefix}-{mode}", key, compute, code=(ps, ag, SUPERNETS[type(space)]))
 
 
-def load(cfg: ProbShiftConfig, result: ps.TrainResult, width_g: float | None = None
-         ) -> tuple[vit.ViTSupernet, ag.ArchitectureGenerator | None, ps.FlopsBins]:
+def load(cfg: ProbShiftConfig, result: ps.TrainResult, width_g: float | None = None, family: str = "vit"
+         ) -> tuple[Supernet, ag.ArchitectureGenerator | None, ps.FlopsBins]:
     """The trained supernet, generator (``None`` for uniform sampling) and bins of a run."""
-    space = get_space(cfg.space)
+    space = space_of(cfg, family)
     bins = bins_for(space, width_g or cfg.bin_width)
-    net = vit.ViTSupernet(space)
+    net = supernet(space)
     net.load_state_dict(result.supernet_state)
     gen = None
     if result.generator_state is not None:
@@ -190,18 +217,19 @@ def load(cfg: ProbShiftConfig, result: ps.TrainResult, width_g: float | None = N
     return net.eval(), gen, bins
 
 
-def accuracy(net: vit.ViTSupernet, config: dict, data: Any) -> float:
+def accuracy(net: Supernet, config: dict, data: Any) -> float:
     net.set_active_subnet(config)
     return evaluate(net, loader(data, 500, shuffle=False))["acc"]
 
 
 def per_bin(cfg: ProbShiftConfig, result: ps.TrainResult, seed: int, width_g: float | None = None,
-            k_random: int = 3) -> pd.DataFrame:
+            k_random: int = 3, family: str = "vit") -> pd.DataFrame:
     """The subnet of every bin and its inherited test accuracy: the generator's most probable subnet
     (as the paper deploys), or for uniform sampling the best on the validation split of ``k_random``
-    rejection-sampled ones (never selected on the test set)."""
-    _, val, test = datasets(cfg, seed)
-    net, gen, bins = load(cfg, result, width_g)
+    rejection-sampled ones (never selected on the test set). ``target_g`` and ``flops_g`` are in
+    ViT-T-equivalent G, ``target_m`` and ``flops_m`` the space's own MFLOPs."""
+    _, val, test = datasets(cfg, seed, family=family)
+    net, gen, bins = load(cfg, result, width_g, family)
     space, rng, rows = net.space, random.Random(seed), []
     for k, c in enumerate(bins.centers):
         if gen is not None:
@@ -211,14 +239,14 @@ def per_bin(cfg: ProbShiftConfig, result: ps.TrainResult, seed: int, width_g: fl
             cands = [ag.rejection_sample(space, bins.edges[k], bins.edges[k + 1], rng)[0] for _ in range(k_random)]
             best = cands[int(np.argmax([accuracy(net, c_, val) for c_ in cands]))]
         flops = space.flops(best)
-        rows.append({"bin": k, "target_g": to_paper(space, c), "flops_g": to_paper(space, flops),
+        rows.append({"bin": k, "target_g": to_paper(space, c), "target_m": c / 1e6, "flops_g": to_paper(space, flops),
                      "flops_m": flops / 1e6, "acc": accuracy(net, best, test), "in_bin": bins.index(flops) == k,
                      "config": best})
     return pd.DataFrame(rows)
 
 
-def finetune(net: vit.ViTSupernet, config: dict, train: Any, steps: int, batch: int, seed: int,
-             cfg: ProbShiftConfig) -> vit.ViTSupernet:
+def finetune(net: Supernet, config: dict, train: Any, steps: int, batch: int, seed: int,
+             cfg: ProbShiftConfig) -> Supernet:
     """A copy of the supernet trained on ``config`` alone for ``steps`` batches (inherited weights)."""
     net = copy.deepcopy(net)
     net.set_active_subnet(config)
@@ -257,6 +285,28 @@ def seed_runs(cfg: ProbShiftConfig, seed: int) -> SeedRuns:
 def study(cfg: ProbShiftConfig, seeds: Sequence[int]) -> list[SeedRuns]:
     """Every supernet training of the scaled studies, for each seed (cached)."""
     return [seed_runs(cfg, s) for s in seeds]
+
+
+# ---------------------------------------------------------------- Fig. 4's CNN panel
+FIG4_ARMS = ("uniform", "generator", "shift")
+
+
+@dataclass
+class PanelRuns:
+    """Fig. 4's trainings of one seed in one more space: the arms :data:`FIG4_ARMS` and their per-bin curves."""
+    seed: int
+    runs: dict[str, ps.TrainResult]
+    curves: dict[str, pd.DataFrame]
+
+
+def cnn_panel(cfg: ProbShiftConfig, seeds: Sequence[int]) -> list[PanelRuns]:
+    """Fig. 4's CNN panel (the paper's Fig. 4d): uniform sampling, the generator without and with
+    probability shift in ``cfg.cnn_space``, over the ViT panel's seeds and data (cached)."""
+    out = []
+    for s in seeds:
+        runs = {m: train_run(cfg, m, s, family="cnn") for m in FIG4_ARMS}
+        out.append(PanelRuns(s, runs, {m: per_bin(cfg, r, s, family="cnn") for m, r in runs.items()}))
+    return out
 
 
 # ---------------------------------------------------------------- Table 2, Fig. 6, Table 4: per seed (cached)
