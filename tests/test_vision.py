@@ -256,3 +256,28 @@ def test_notebook_06_reads_cifar_at_paper_scale_through_torchvision(tmp_path, na
     assert isinstance(sub, Subset) and type(sub.dataset) is vision._CIFAR[name]
     assert sub.indices == torch.randperm(10, generator=torch.Generator().manual_seed(1))[:6].tolist()
     assert bitshift._shape(sub) == (3, cifar.CLASSES[name])
+
+
+def test_bitshift_evaluation_trainings_add_cutout_on_cifar_only(tmp_path):
+    """Sec. 5.1 / Appendix B: Cutout in the evaluation trainings (searched cell, ResNet-20), not in the search;
+    the same images; the ``bitshift-eval`` study reads the evaluation data; Fashion-MNIST is left as it is."""
+    from repro.experiments import studies
+    from repro.experiments.bitshift import run as bitshift
+    from repro.profiles import get_profile
+
+    write_cifar(tmp_path, "cifar10", n_train=10, n_test=4)
+    profile = get_profile("paper", {"data.cifar_root": str(tmp_path), "bitshift.train_subset": 6})
+    study = bitshift.BitshiftStudy.from_profile(profile)
+    (train, test), (etrain, etest) = bitshift.load_data(study), bitshift.eval_data(study)
+
+    def steps(ds) -> list[type]:
+        return [type(t) for t in (ds.dataset if hasattr(ds, "dataset") else ds).transform.transforms]
+
+    assert steps(etrain)[-1] is vision.Cutout and steps(etrain)[:-1] == steps(train)
+    assert vision.Cutout not in steps(train) and vision.Cutout not in steps(etest)
+    assert etrain.indices == train.indices and len(etest) == len(test) == 4
+    assert steps(studies._bitshift_data(profile, evaluation=True)[0])[-1] is vision.Cutout
+    assert vision.Cutout not in steps(studies._bitshift_data(profile)[0])
+    fashion = bitshift.BitshiftStudy.from_profile(get_profile("smoke"))
+    for a, b in zip(bitshift.eval_data(fashion), bitshift.load_data(fashion)):
+        assert all(torch.equal(x, y) for x, y in zip(a.tensors, b.tensors))

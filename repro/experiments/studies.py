@@ -309,20 +309,14 @@ for _pair in ("en-de", "en-fr"):
 
 # ---------------------------------------------------------------- ShiftNAS, bit-shift (DOTS)
 
-def _bitshift_data(profile: Profile):
-    """(train, test): CIFAR through torchvision with the DARTS augmentation when ``bitshift.dataset``
-    is a CIFAR, Fashion-MNIST (pooled to ``image_size``) otherwise."""
+def _bitshift_data(profile: Profile, *, evaluation: bool = False):
+    """(train, test) of notebook 06's study (:func:`repro.experiments.bitshift.run.load_data`): CIFAR
+    through torchvision with the DARTS augmentation when ``bitshift.dataset`` is a CIFAR, Cutout added
+    for the ``evaluation`` training; Fashion-MNIST pooled to ``image_size`` otherwise."""
     from repro.experiments.bitshift import run as bitshift
 
-    cfg = profile.bitshift
-    if cfg.dataset == "fashion_mnist":
-        return bitshift.load_data(bitshift.BitshiftStudy.from_profile(profile))
-    from repro.data import vision
-
-    root = profile.data.cifar_root
-    train = vision.cifar_dataset(cfg.dataset, "train", root, augment=True)
-    test = vision.cifar_dataset(cfg.dataset, "test", root, augment=False)
-    return bitshift.subset(train, cfg.train_subset, profile.seed), bitshift.subset(test, cfg.test_subset, profile.seed)
+    study_ = bitshift.BitshiftStudy.from_profile(profile)
+    return bitshift.eval_data(study_) if evaluation else bitshift.load_data(study_)
 
 
 def _genotype_scale(profile: Profile) -> str | None:
@@ -363,7 +357,7 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
 
         return read_arch(searched, kind="darts-genotype").config
     genotype = _read_arch(options, folder, "darts-genotype", _genotype_scale(profile), default)
-    train, test = _bitshift_data(profile)
+    train, test = _bitshift_data(profile, evaluation=True)
     spec = bitshift.TrainSpec("ShiftNAS", "shift", genotype, profile.bitshift.batch_size)
     res = bitshift.fit_network(bitshift.BitshiftStudy.from_profile(profile), spec, train, test, profile.seed,
                                Checkpoint(folder / "checkpoint.pt"),

@@ -12,7 +12,9 @@
   accuracy gate (84%, a logistic regression's Fashion-MNIST accuracy) on every network whose
   accuracy decides a claim.
 
-Data: Fashion-MNIST at reduced scale (``BitshiftConfig.image_size``), CIFAR-10/100 in the paper profile.
+Data: Fashion-MNIST at reduced scale (``BitshiftConfig.image_size``), CIFAR-10/100 in the paper profile
+(DARTS' crop and flip for every training; Cutout for the evaluation trainings only, :func:`run.eval_data`,
+as Sec. 5.1 and Appendix B; drop path ``BitshiftConfig.drop_path``).
 Deviations: the accuracy gates are read on the profile's test subset (``test_subset``; the full
 10,000 images in the paper profile), the data subset is the same for every seed (only the search and
 training seeds change), and at the default budget the inputs stay pooled to 7x7: one bi-level search

@@ -52,12 +52,14 @@ class BitshiftStudy:
 
 # ---------------------------------------------------------------- data
 
-@lru_cache(maxsize=2)
-def load_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
+@lru_cache(maxsize=4)
+def load_data(study: BitshiftStudy, cutout: bool = False) -> tuple[Dataset, Dataset]:
     """(train, test) for ``cfg.dataset`` (memoised): Fashion-MNIST pooled to ``image_size``, or CIFAR from
     ``cifar_root`` through torchvision (:func:`repro.data.vision.cifar_dataset`, the reader of the
     ``bitshift-*`` studies): training images with DARTS' crop and flip, which the search's two halves
-    share as in DARTS' and DOTS' search code; the subsets drawn with ``data_seed``."""
+    share as in DARTS' and DOTS' search code, and with Cutout (16 px) when ``cutout`` (the evaluation
+    training, Sec. 5.1 and Appendix B; see :func:`eval_data`); the subsets drawn with ``data_seed``.
+    Cutout is never applied to Fashion-MNIST pooled to a few pixels (a 16-px hole would blank it)."""
     cfg, seed = study.cfg, study.data_seed
     if cfg.dataset == "fashion_mnist":
         from repro.data import load_fashion_mnist
@@ -68,8 +70,16 @@ def load_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
                      for s in sets)
     from repro.data import vision
 
-    train, test = (vision.cifar_dataset(cfg.dataset, split, study.cifar_root) for split in ("train", "test"))
+    train, test = (vision.cifar_dataset(cfg.dataset, split, study.cifar_root, cutout=cutout)
+                   for split in ("train", "test"))
     return subset(train, cfg.train_subset, seed), subset(test, cfg.test_subset, seed)
+
+
+def eval_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
+    """(train, test) of the evaluation trainings (the searched cell and the ResNet-20 baselines from
+    scratch): :func:`load_data` with Cutout on CIFAR, as the paper's Sec. 5.1 and Appendix B and DARTS'
+    evaluation (``--cutout``); the same images and subsets as the search's."""
+    return load_data(study, cutout=True)
 
 
 def subset(ds: Dataset, n: int, seed: int) -> Dataset:
@@ -208,7 +218,7 @@ def fit_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, test: Dat
 def train_network(study: BitshiftStudy, spec: TrainSpec, seed: int) -> TrainResult:
     """:func:`fit_network` on the study's data, cached."""
     def compute(ckpt: Checkpoint) -> TrainResult:
-        return fit_network(study, spec, *load_data(study), seed, ckpt)
+        return fit_network(study, spec, *eval_data(study), seed, ckpt)
 
     return cached("bs-train", study.key(seed) | {"spec": asdict(spec)}, compute,
                   code=(darts_space, darts_nets, dots, shift_resnet))
@@ -248,7 +258,7 @@ def l2r_drift(study: BitshiftStudy, seed: int, l2r: bool) -> ShiftDrift:
     spec = TrainSpec("ResNet-20", "shift", None, study.cfg.batch_size)
 
     def compute(ckpt: Checkpoint) -> ShiftDrift:
-        train, test = load_data(study)
+        train, test = eval_data(study)
         net = init_network(study, spec, train, seed)
         p0, _, _ = shift_values(net)
         result = fit_network(study, spec, train, test, seed, ckpt, l2r=l2r, net=net)
