@@ -151,20 +151,23 @@ def test_bad_settings_are_named(fake_data, capsys, monkeypatch):
     assert str(missing) in capsys.readouterr().err
 
 
-def test_two_processes_under_torchrun_on_gloo(fake_data):
+@pytest.mark.parametrize("name", ["shiftaddnas-cv-retrain", "probshift-supernet"])
+def test_two_processes_under_torchrun_on_gloo(fake_data, name):
+    """A study on the engine (a retraining; the probability-shift supernet with its generator warm-up and
+    distribution updates) under torchrun: 2 gloo ranks finish the steps, rank 0 alone writes."""
     out = fake_data / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                           str(port), "-m", "repro", "train", "shiftaddnas-cv-retrain", "--profile", "smoke", "--device",
+                           str(port), "-m", "repro", "train", name, "--profile", "smoke", "--device",
                            "cpu", "--max-steps", "2", "--out", str(out)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads((out / "shiftaddnas-cv-retrain" / "result.json").read_text())
+    result = json.loads((out / name / "result.json").read_text())
     assert result["world_size"] == 2 and result["steps"] == 2
-    assert _steps_logged(out / "shiftaddnas-cv-retrain") == [0, 1]  # rank 0 alone writes
+    assert _steps_logged(out / name) == [0, 1]  # rank 0 alone writes
 
 
 @pytest.mark.parametrize("name, steps", [("shiftaddnas-cv-retrain", "supernet.standalone_steps=2"),
