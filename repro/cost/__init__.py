@@ -6,6 +6,7 @@
   ShiftAddNAS text quotes.
 * :mod:`repro.cost.eyeriss` — per-layer tiling over a 168-PE array; energy (mJ) and latency (ms).
 * :mod:`repro.cost.zoo` — the models the papers compare, by name; ``python -m repro cost MODEL``.
+* :mod:`repro.cost.measured` — a forward pass timed on this machine (the latency predictor's measured targets).
 """
 
 from repro.cost.counting import Layer, LayerShape, OpCounts, count

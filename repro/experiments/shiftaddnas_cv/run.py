@@ -22,6 +22,7 @@ from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
 from repro import cache
+from repro.cost import measured
 from repro.cost.counting import count
 from repro.cost.eyeriss import network_cost
 from repro.data.fashion_mnist import load_fashion_mnist
@@ -407,4 +408,83 @@ def latency_predictor_check(exp: CVExperiment, held_out: float = 0.2) -> dict:
 
     return cache.cached("cv-latency-predictor", {"exp": asdict(exp), "held_out": held_out},
                         compute, code=_CODE + (latency_predictor,))
+
+
+def _measured_ms(exp: CVExperiment, config: Config, repeats: int) -> float:
+    """The subnet built standalone (seeded weights) and its forward pass timed at batch 1 (:mod:`.measured`)."""
+    torch.manual_seed(exp.seed)
+    return measured.latency_ms(CVNet(dims_for(exp.scale), config), _input_shape(exp.scale), repeats)
+
+
+@single_threaded
+def measured_latencies(exp: CVExperiment, repeats: int = 10, repeat_share: float = 0.2) -> dict:
+    """Forward latency (ms; batch 1, one thread, minimum of ``repeats`` after 2 warm-up calls) on this machine
+    of the ``exp.predictor_samples`` subnets :func:`latency_predictor_check` samples (cached, with the
+    machine and its load before and after; timings on a shared machine carry its load). The last
+    ``repeat_share`` of them are timed a second time afterwards (``latency_ms_repeat``): how well one
+    measurement predicts another, the floor under any predictor's error."""
+    def compute(_: cache.Checkpoint) -> dict:
+        before = measured.machine()
+        configs, lat = sample_latencies(exp.space, lambda c: _measured_ms(exp, c, repeats), exp.predictor_samples,
+                                        seed=exp.seed + 11)
+        again = [_measured_ms(exp, c, repeats) for c in configs[-max(1, round(len(configs) * repeat_share)):]]
+        return {"configs": configs, "latency_ms": lat, "latency_ms_repeat": again, "repeats": repeats,
+                "machine": before, "load_avg_1min_after": measured.machine()["load_avg_1min"]}
+
+    return cache.cached("cv-measured-latency", {"exp": asdict(exp), "repeats": repeats, "repeat_share": repeat_share},
+                        compute, code=(space_module, supernet_module, measured))
+
+
+def _fit_measured(exp: CVExperiment, data: dict, held_out: float) -> tuple[LatencyPredictor, int]:
+    """The latency predictor fitted on the first ``1 - held_out`` of the measured subnets; the split index."""
+    cut = int(round(len(data["configs"]) * (1 - held_out)))
+    pred = LatencyPredictor(exp.space, PredictorSettings(hidden=exp.predictor_hidden, epochs=exp.predictor_epochs,
+                                                         batch_size=cut, lr=exp.predictor_lr), seed=exp.seed)
+    pred.fit(data["configs"][:cut], data["latency_ms"][:cut])
+    return pred, cut
+
+
+@single_threaded
+def measured_predictor_check(exp: CVExperiment, held_out: float = 0.2) -> dict:
+    """The latency predictor (Sec. 4.1) on measured latencies (:func:`measured_latencies`): its MAPE on the
+    held-out subnets against the paper's < 5%; ``repeat_mape_pct``, the MAPE of a second measurement of
+    the last subnets against the first (the timing noise: no predictor can be judged below it); and how
+    far the cost model's latency ranks as the measured one does (Spearman over all subnets)."""
+    data = measured_latencies(exp)
+    pred, cut = _fit_measured(exp, data, held_out)
+    costs = block_costs(exp.scale)
+    modelled = [costs(c)[1] for c in data["configs"]]
+    first, again = np.array(data["latency_ms"][-len(data["latency_ms_repeat"]):]), np.array(data["latency_ms_repeat"])
+    return {"mape_pct": pred.mape(data["configs"][cut:], data["latency_ms"][cut:]),
+            "repeat_mape_pct": float(np.mean(np.abs(again - first) / first) * 100.0), "train": cut,
+            "held_out": len(data["configs"]) - cut, "latency_ms_range": (min(data["latency_ms"]),
+                                                                         max(data["latency_ms"])),
+            "spearman_cost_model_vs_measured": float(stats.spearmanr(modelled, data["latency_ms"])[0]),
+            "machine": data["machine"], "load_avg_1min_after": data["load_avg_1min_after"]}
+
+
+def latency_search(exp: CVExperiment, sharing: str = "heterogeneous", budget_quantile: float = 0.5,
+                   held_out: float = 0.2) -> dict:
+    """Evolutionary search under *predicted* latency <= the ``budget_quantile`` of the measured latencies
+    (Sec. 4.1: the predictor stands in for timing inside the search), then the winner timed (cached):
+    best config, its predicted and measured ms, the budget, whether the measurement meets it."""
+    def compute(_: cache.Checkpoint) -> dict:
+        data = measured_latencies(exp)
+        with one_thread():
+            pred, _cut = _fit_measured(exp, data, held_out)
+        budget = float(np.quantile(data["latency_ms"], budget_quantile))
+        net, _run = load_supernet(exp, sharing)
+        res = evolutionary_search(exp.space, InheritedAccuracy(net, exp), exp.evolution,
+                                  constraint=lambda c: float(pred.predict([c])[0]) <= budget, seed=exp.seed,
+                                  desc=f"CV search ({sharing}, predicted latency <= {budget:.2f} ms)")
+        with one_thread():
+            winner_ms = _measured_ms(exp, res.best, data["repeats"])
+        return {"best": res.best, "inherited_acc": res.best_fitness, "budget_ms": budget,
+                "predicted_ms": float(pred.predict([res.best])[0]), "measured_ms": winner_ms,
+                "meets_budget": winner_ms <= budget, "evaluated": res.evaluated, "machine": measured.machine()}
+
+    train_supernet(exp, sharing)
+    return cache.cached("cv-latency-search", {"exp": asdict(exp), "sharing": sharing, "quantile": budget_quantile,
+                                              "held_out": held_out}, compute,
+                        code=_CODE + (latency_predictor, measured))
 
