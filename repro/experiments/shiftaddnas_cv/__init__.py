@@ -17,6 +17,11 @@ Deviations from the paper: Fashion-MNIST at a reduced scale instead of ImageNet;
 of Table 5 is a short standalone training (``standalone_steps``) scored on the test split, over two
 training seeds, and one supernet seed per sharing mode (the correlation interval is a bootstrap over
 subnets, not over supernet seeds); two of the Table 5 subnets are all-Add and all-Shift (the paper
-samples its subnets without saying how).
+samples its subnets without saying how). The latency predictor (Sec. 4.1, after HAT) is fitted twice: on
+the cost model's latencies of the paper's Eyeriss-like accelerator, and on forward passes timed on the
+machine that runs the notebook (batch 1, one CPU thread; the paper times no device: its latencies are its
+accelerator model's), with the timing's own repeatability reported beside its error; one search runs
+under the predicted latency (the paper's searches use FLOPs and the predictor; which constraint decides
+its Table 4 rows it does not say).
 """
 from repro.experiments.shiftaddnas_cv import claims, figures, run, tables
