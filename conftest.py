@@ -31,6 +31,18 @@ def pytest_configure(config: pytest.Config) -> None:
     torch.set_num_threads(1)
 
 
+#: Seconds nbval waits for each output message of a cell after the cell's reply. nbval 0.11 hard-codes 5
+#: (``IPyNbCell.output_timeout``; computationalmodelling/nbval#136 and #231): on a busy 2-core CI machine
+#: the outputs of a long cell (progress bars of several searches) once took longer and failed notebook 04.
+NBVAL_OUTPUT_TIMEOUT_S = 60
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if hasattr(item, "output_timeout"):  # an nbval notebook cell
+            item.output_timeout = NBVAL_OUTPUT_TIMEOUT_S
+
+
 @pytest.fixture
 def out_dir(tmp_path):
     """A fresh artifact folder for one test."""
