@@ -321,6 +321,15 @@ def all_of(parts: Mapping[str, Evidence]) -> Evidence:
     return replace(first, verdict=verdict, reason=reason, method="all of: " + ", ".join(k for k, _ in items))
 
 
+def all_of_with_gates(parts: Mapping[str, Evidence]) -> Evidence:
+    """:func:`all_of`, recording every part's gates (once per name; :func:`all_of` keeps the first part's)
+    and naming the failed ones in the reason."""
+    ev = all_of(parts)
+    gates = tuple({g.name: g for e in parts.values() for g in e.gates}.values())
+    failed = "; ".join(g.describe() for g in gates if not g.passed)
+    return replace(ev, gates=gates, reason=ev.reason + (f"; gate failed: {failed}" if failed else ""))
+
+
 def exact(measured: float, paper: float, *, unit: str, rel_tol: float | None = None,
           abs_tol: float | None = None) -> Evidence:
     """An exact artifact: our number against the paper's within a stated tolerance."""

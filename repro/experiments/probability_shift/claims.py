@@ -76,10 +76,7 @@ def fig4(cfg: ProbShiftConfig, study_: list[SeedRuns], cnn: list[PanelRuns]) -> 
     vit_e, vit_text, vit_means = _fig4_panel(study_, cfg.space, "subnet")
     cnn_e, cnn_text, cnn_means = _fig4_panel(cnn, cfg.cnn_space, f"{cfg.cnn_space} subnet",
                                              regime="no estimate of the CNN supernet's training regime that passes it")
-    e = ev.all_of({f"ViT ({cfg.space})": vit_e, f"CNN ({cfg.cnn_space})": cnn_e})
-    gates = vit_e.gates + cnn_e.gates
-    failed = "; ".join(g.describe() for g in gates if not g.passed)
-    e = replace(e, gates=gates, reason=e.reason + (f"; gate failed: {failed}" if failed else ""))
+    e = ev.all_of_with_gates({f"ViT ({cfg.space})": vit_e, f"CNN ({cfg.cnn_space})": cnn_e})
     return Outcome(f"mean inherited top-1 over bins, {len(study_)} seeds; {vit_text}; {cnn_text}", e,
                    vit_means | {f"cnn_{m}": v for m, v in cnn_means.items()})
 

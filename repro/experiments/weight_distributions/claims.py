@@ -3,8 +3,6 @@ judged per studied layer over seeds and gated on accuracy and movement, and Fig.
 Laplace's excess kurtosis, fitted alone (notebook 01) and inside a trained supernet (notebook 03)."""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 
 from repro import evidence
@@ -38,16 +36,7 @@ def claim_evidence(table: pd.DataFrame, ops: tuple[str, ...] = ("conv", "add")) 
 
     Shift is not a part: its weights are discrete by construction (at most :data:`SHIFT_LEVELS` values)."""
     parts = {f"{op} {layer}": layer_evidence(table, op, layer) for op in ops if op != "shift" for layer in STUDIED}
-    return all_of_with_gates(parts)
-
-
-def all_of_with_gates(parts: dict[str, evidence.Evidence]) -> evidence.Evidence:
-    """:func:`repro.evidence.all_of`, recording every part's gates (not only the first part's), and naming the
-    failed ones in the reason."""
-    ev = evidence.all_of(parts)
-    gates = tuple({g.name: g for e in parts.values() for g in e.gates}.values())
-    failed = [g.describe() for g in gates if not g.passed]
-    return replace(ev, gates=gates, reason=ev.reason + (f"; failed gates: {'; '.join(failed)}" if failed else ""))
+    return evidence.all_of_with_gates(parts)
 
 
 def movement_summary(table: pd.DataFrame, ops: tuple[str, ...]) -> str:
