@@ -9,17 +9,18 @@ kernel window ``k`` of position ``l``. The backward pass is AdderNet's, not the 
 * adaptive learning rate: ``grad_W <- eta * sqrt(numel(W)) / ||grad_W||_2 * grad_W`` per layer
   (``eta=None`` turns it off).
 
-Memory stays bounded: the forward pass is ``torch.cdist(p=1)`` on the unfolded patches (no
-``C_out x C_in k^2 x positions x batch`` difference tensor), the weight gradient is a matrix
-product, and the input gradient is computed in chunks of rows whose clamp tensor holds at most
-:data:`CHUNK_ELEMENTS` numbers. A BatchNorm should follow every adder layer (AdderNet).
+Memory stays bounded: no ``C_out x C_in k^2 x positions x batch`` difference tensor is ever formed. The
+weight gradient is a matrix product; the native kernels below accumulate the distance and the input gradient
+in registers; the PyTorch path uses ``torch.cdist(p=1)`` on the unfolded patches for the forward pass and
+computes the input gradient in chunks of rows whose clamp tensor holds at most :data:`CHUNK_ELEMENTS` numbers. A BatchNorm should follow every adder layer (AdderNet).
 
-On the CPU two backends compute the forward row kernel: ``"native"``, the C++ kernel of ``csrc/adder.cpp``
-(vectorised inner loop, ``at::parallel_for`` over rows), JIT-compiled with the machine's compiler on first use
-into ``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``), and ``"torch"``, the pure-PyTorch path above,
-used when no compiler is available or the build fails. :func:`backend` reports the choice;
-``REPRO_ADDER_BACKEND=torch|native`` forces it. Both backward terms (a GEMM, a chunked clamp) and the eta
-scaling are PyTorch on both: C++ loop versions of them measured 10-60x slower on this machine.
+On the CPU two backends compute the forward distance and the HardTanh input gradient: ``"native"``, the C++
+kernels of ``csrc/adder.cpp`` (register-blocked tiles of rows in the compiler's vector types, ``at::parallel_for``
+over tiles), JIT-compiled with the machine's compiler and ``-march=native`` on first use into
+``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``; one build folder per CPU model and flag set), and
+``"torch"``, the pure-PyTorch path above, used when no compiler is available or the build fails.
+:func:`backend` reports the choice; ``REPRO_ADDER_BACKEND=torch|native`` forces it. The weight gradient (a
+GEMM) and the eta scaling are PyTorch on both.
 
 On CUDA tensors the forward and the input gradient run as Triton kernels (:mod:`repro.ops.adder_triton`)
 when Triton imports, else the PyTorch path; ``REPRO_ADDER_BACKEND=triton`` forces them, also on CPU
@@ -45,17 +46,31 @@ BACKENDS = ("native", "torch", "triton")
 _CSRC = Path(__file__).with_name("csrc") / "adder.cpp"
 
 
+def _cpu_key() -> str:
+    """A short digest of this CPU's model and instruction-set flags (``/proc/cpuinfo`` where there is one)."""
+    import hashlib
+    import platform
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        info = sorted({line for line in lines if line.startswith(("model name", "flags", "Features"))})
+    except OSError:
+        info = [platform.processor()]
+    return hashlib.sha1("\n".join([platform.machine(), *info]).encode()).hexdigest()[:10]
+
+
 @functools.lru_cache(maxsize=1)
 def _native_module():
     """The compiled C++ kernel, or None (with a warning) when it cannot be built."""
     from torch.utils import cpp_extension
 
     build = os.environ.get("TORCH_EXTENSIONS_DIR") or str(Path(__file__).resolve().parents[2] / "build" / "torch_extensions")
-    folder = Path(build) / "repro_adder"
+    folder = Path(build) / f"repro_adder_{_cpu_key()}"  # -march=native code runs only on the CPU that built it
     folder.mkdir(parents=True, exist_ok=True)
     try:
         return cpp_extension.load(name="repro_adder", sources=[str(_CSRC)], build_directory=str(folder),
-                                  extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"], verbose=False)
+                                  extra_cflags=["-O3", "-fopenmp", "-march=native"], extra_ldflags=["-fopenmp"],
+                                  verbose=False)
     except Exception as err:  # no compiler, no ninja, or a failed build: fall back to PyTorch
         warnings.warn(f"repro.ops.adder: native kernel unavailable ({type(err).__name__}: {err}); using torch",
                       RuntimeWarning, stacklevel=3)
@@ -149,6 +164,8 @@ class _AdderDistance(torch.autograd.Function):
             grad_w = _adaptive_scale(grad_w, ctx.eta)
         if ctx.needs_input_grad[0] and ctx.triton:
             grad_x = _triton_module().input_grad(g, x, w)
+        elif ctx.needs_input_grad[0] and _use_native(x, w, g):
+            grad_x = _native_module().grad_x(x, w, g)
         elif ctx.needs_input_grad[0]:
             grad_x = torch.empty_like(x)
             groups, rows, _ = x.shape
