@@ -134,7 +134,8 @@ def test_backends_agree_in_float32(case, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("groups,rows,outs,k", [(1, 1, 1, 1), (1, 5, 3, 15), (2, 9, 6, 17), (1, 4, 4, 33), (3, 7, 5, 64)])
+@pytest.mark.parametrize("groups,rows,outs,k",
+                         [(1, 1, 1, 1), (1, 5, 3, 15), (2, 9, 6, 17), (1, 4, 4, 33), (3, 7, 5, 64)])
 def test_native_row_kernels_match_broadcast_reference(dtype, groups, rows, outs, k):
     """Every tile tail (rows not a multiple of 4, outputs not a multiple of 4, k not a multiple of a vector)."""
     module = adder_mod._native_module()
@@ -148,6 +149,23 @@ def test_native_row_kernels_match_broadcast_reference(dtype, groups, rows, outs,
     tol = dict(rtol=1e-5, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-10)
     assert torch.allclose(module.forward(x, w), ref_y, **tol)
     assert torch.allclose(module.grad_x(x, w, g), ref_gx, **tol)
+
+
+@pytest.mark.parametrize("n,c,h,w,k,stride,padding,groups",
+                         [(2, 4, 5, 6, 3, 1, 1, 1), (3, 8, 9, 9, 3, 2, 1, 4), (2, 6, 7, 5, 1, 1, 0, 2),
+                          (2, 4, 5, 5, 5, 1, 2, 2)])
+def test_native_im2col_and_col2im_match_unfold(n, c, h, w, k, stride, padding, groups):
+    """The native patch rows equal F.unfold's, transposed to (G, N * L, K); col2im is unfold's adjoint."""
+    module = adder_mod._native_module()
+    if module is None:
+        pytest.skip("native adder kernel could not be built here")
+    x = torch.randn(n, c, h, w, dtype=torch.float64, requires_grad=True)
+    cols = torch.nn.functional.unfold(x, k, padding=padding, stride=stride)
+    ref = cols.transpose(1, 2).reshape(-1, groups, cols.shape[1] // groups).transpose(0, 1)
+    assert torch.equal(module.im2col(x.detach(), k, k, stride, padding, groups), ref)
+    g = torch.randn_like(ref)
+    ref.backward(g)
+    assert torch.allclose(module.col2im(g, [n, c, h, w], k, k, stride, padding, groups), x.grad)
 
 
 TRITON_SCRIPT = textwrap.dedent('''

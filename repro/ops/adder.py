@@ -12,11 +12,13 @@ kernel window ``k`` of position ``l``. The backward pass is AdderNet's, not the 
 Memory stays bounded: no ``C_out x C_in k^2 x positions x batch`` difference tensor is ever formed. The
 weight gradient is a matrix product; the native kernels below accumulate the distance and the input gradient
 in registers; the PyTorch path uses ``torch.cdist(p=1)`` on the unfolded patches for the forward pass and
-computes the input gradient in chunks of rows whose clamp tensor holds at most :data:`CHUNK_ELEMENTS` numbers. A BatchNorm should follow every adder layer (AdderNet).
+computes the input gradient in chunks of rows whose clamp tensor holds at most :data:`CHUNK_ELEMENTS`
+numbers. A BatchNorm should follow every adder layer (AdderNet).
 
 On the CPU two backends compute the forward distance and the HardTanh input gradient: ``"native"``, the C++
-kernels of ``csrc/adder.cpp`` (register-blocked tiles of rows in the compiler's vector types, ``at::parallel_for``
-over tiles), JIT-compiled with the machine's compiler and ``-march=native`` on first use into
+kernels of ``csrc/adder.cpp`` (register-blocked tiles of rows in the compiler's vector types,
+``at::parallel_for`` over tiles, and an im2col / col2im pair that writes the patches straight into the row
+layout), JIT-compiled with the machine's compiler and ``-march=native`` on first use into
 ``build/torch_extensions/`` (or ``$TORCH_EXTENSIONS_DIR``; one build folder per CPU model and flag set), and
 ``"torch"``, the pure-PyTorch path above, used when no compiler is available or the build fails.
 :func:`backend` reports the choice; ``REPRO_ADDER_BACKEND=torch|native`` forces it. The weight gradient (a
@@ -179,6 +181,20 @@ class _AdderDistance(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
+class _Im2Col(torch.autograd.Function):
+    """Native im2col straight into the row layout ``(G, N * L, C / G * kh * kw)`` (``F.unfold``'s column order,
+    one copy instead of unfold plus a transpose); its backward is the native col2im."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, window: tuple[int, int, int, int, int]) -> torch.Tensor:
+        ctx.shape, ctx.window = list(x.shape), window
+        return _native_module().im2col(x, *window)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        return _native_module().col2im(g, ctx.shape, *ctx.window), None
+
+
 def adder_distance(x: torch.Tensor, weight: torch.Tensor, eta: float | None = 0.2) -> torch.Tensor:
     """The grouped adder kernel on rows: ``x`` (G, M, K), ``weight`` (G, O, K) -> (G, M, O) = ``-sum_k |x - w|``."""
     if x.dim() != 3 or weight.dim() != 3 or x.shape[0] != weight.shape[0] or x.shape[2] != weight.shape[2]:
@@ -203,11 +219,14 @@ def adder_conv2d(x: torch.Tensor, weight: torch.Tensor, stride: int = 1, padding
     w_out = (wd + 2 * padding - kw) // stride + 1
     if h_out < 1 or w_out < 1:
         raise ValueError(f"adder_conv2d: input {h}x{wd} with padding {padding} is smaller than the kernel {kh}x{kw}")
-    cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C*kh*kw, L)
-    length = cols.shape[-1]
-    rows = cols.transpose(1, 2).reshape(n * length, groups, -1).transpose(0, 1).contiguous()  # (G, N*L, K)
+    window = (kh, kw, stride, padding, groups)
+    if _use_native(x):
+        rows = _Im2Col.apply(x, window)
+    else:
+        cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C*kh*kw, L)
+        rows = cols.transpose(1, 2).reshape(n * h_out * w_out, groups, -1).transpose(0, 1).contiguous()
     y = adder_distance(rows, weight.reshape(groups, out_ch // groups, -1), eta)  # (G, N*L, O/G)
-    return y.permute(1, 0, 2).reshape(n, length, out_ch).transpose(1, 2).reshape(n, out_ch, h_out, w_out)
+    return y.permute(1, 0, 2).reshape(n, h_out * w_out, out_ch).transpose(1, 2).reshape(n, out_ch, h_out, w_out)
 
 
 def adder_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace {
 
@@ -124,7 +125,9 @@ torch::Tensor adder_forward(torch::Tensor x, torch::Tensor w) {
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_forward", [&] {
     const scalar_t *xp = x.data_ptr<scalar_t>(), *wp = w.data_ptr<scalar_t>();
     scalar_t* yp = y.data_ptr<scalar_t>();
-    auto at = [&](int64_t g, int64_t m) { return std::make_tuple(xp + (g * M + m) * K, wp + g * O * K, yp + (g * M + m) * O); };
+    auto at = [&](int64_t g, int64_t m) {
+      return std::make_tuple(xp + (g * M + m) * K, wp + g * O * K, yp + (g * M + m) * O);
+    };
     over_row_tiles(G, M,
         [&](int64_t g, int64_t m) { auto [xr, wg, yr] = at(g, m); forward_rows<scalar_t, RB>(xr, wg, yr, O, K); },
         [&](int64_t g, int64_t m) { auto [xr, wg, yr] = at(g, m); forward_rows<scalar_t, 1>(xr, wg, yr, O, K); });
@@ -148,13 +151,94 @@ torch::Tensor adder_grad_x(torch::Tensor x, torch::Tensor w, torch::Tensor gy) {
       return std::make_tuple(xp + (g * M + m) * K, wp + g * O * K, gp + (g * M + m) * O, op + (g * M + m) * K);
     };
     over_row_tiles(G, M,
-        [&](int64_t g, int64_t m) { auto [xr, wg, gr, outr] = at(g, m); grad_x_rows<scalar_t, RB>(xr, wg, gr, outr, O, K); },
-        [&](int64_t g, int64_t m) { auto [xr, wg, gr, outr] = at(g, m); grad_x_rows<scalar_t, 1>(xr, wg, gr, outr, O, K); });
+        [&](int64_t g, int64_t m) { auto [xr, wg, gr, o] = at(g, m); grad_x_rows<scalar_t, RB>(xr, wg, gr, o, O, K); },
+        [&](int64_t g, int64_t m) { auto [xr, wg, gr, o] = at(g, m); grad_x_rows<scalar_t, 1>(xr, wg, gr, o, O, K); });
   });
   return gx;
 }
 
+// im2col straight into the row layout: x (N, C, H, W) -> rows (G, N * Ho * Wo, C / G * kh * kw), zero padding,
+// column order (c, i, j) as F.unfold's; col2im is its adjoint (the input gradient), summed per image.
+struct Window {
+  int64_t N, C, H, W, kh, kw, stride, pad, G, Ho, Wo;
+  int64_t Cg() const { return C / G; }
+  int64_t K() const { return Cg() * kh * kw; }
+  int64_t M() const { return N * Ho * Wo; }
+};
+
+// Calls visit(row, src, ih) for each (g, c, i) of window (n, oh, ow): row points at the kw entries of rows to
+// read or write, src at the input row x[n, g * Cg + c, ih, :] (nullptr where ih is padding).
+template <typename T, typename Visit>
+inline void over_window(const Window& s, int64_t n, int64_t oh, int64_t ow, T* rows, T* x, const Visit& visit) {
+  const int64_t m = (n * s.Ho + oh) * s.Wo + ow;
+  for (int64_t g = 0; g < s.G; ++g) {
+    T* row = rows + (g * s.M() + m) * s.K();
+    for (int64_t c = 0; c < s.Cg(); ++c) {
+      T* plane = x + (n * s.C + g * s.Cg() + c) * s.H * s.W;
+      for (int64_t i = 0; i < s.kh; ++i, row += s.kw) {
+        const int64_t ih = oh * s.stride - s.pad + i;
+        visit(row, ih >= 0 && ih < s.H ? plane + ih * s.W : nullptr);
+      }
+    }
+  }
+}
+
+torch::Tensor adder_im2col(torch::Tensor x, int64_t kh, int64_t kw, int64_t stride, int64_t pad, int64_t groups) {
+  TORCH_CHECK(x.dim() == 4 && x.device().is_cpu(), "adder im2col expects a CPU tensor (N, C, H, W)");
+  x = x.contiguous();
+  const Window s{x.size(0), x.size(1), x.size(2), x.size(3), kh, kw, stride, pad, groups,
+                 (x.size(2) + 2 * pad - kh) / stride + 1, (x.size(3) + 2 * pad - kw) / stride + 1};
+  auto rows = torch::empty({s.G, s.M(), s.K()}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_im2col", [&] {
+    const scalar_t* xp = x.data_ptr<scalar_t>();
+    scalar_t* rp = rows.data_ptr<scalar_t>();
+    at::parallel_for(0, s.N * s.Ho, 8, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t)
+        for (int64_t ow = 0; ow < s.Wo; ++ow) {
+          const int64_t iw0 = ow * s.stride - s.pad;
+          auto copy = [&](scalar_t* row, const scalar_t* src) {
+            for (int64_t j = 0; j < s.kw; ++j)
+              row[j] = src && iw0 + j >= 0 && iw0 + j < s.W ? src[iw0 + j] : scalar_t(0);
+          };
+          over_window<scalar_t>(s, t / s.Ho, t % s.Ho, ow, rp, const_cast<scalar_t*>(xp), copy);
+        }
+    });
+  });
+  return rows;
+}
+
+torch::Tensor adder_col2im(torch::Tensor rows, std::vector<int64_t> shape, int64_t kh, int64_t kw, int64_t stride,
+                           int64_t pad, int64_t groups) {
+  TORCH_CHECK(shape.size() == 4 && rows.dim() == 3 && rows.device().is_cpu(), "adder col2im: bad arguments");
+  rows = rows.contiguous();
+  const Window s{shape[0], shape[1], shape[2], shape[3], kh, kw, stride, pad, groups,
+                 (shape[2] + 2 * pad - kh) / stride + 1, (shape[3] + 2 * pad - kw) / stride + 1};
+  TORCH_CHECK(rows.size(0) == s.G && rows.size(1) == s.M() && rows.size(2) == s.K(),
+              "adder col2im: rows do not match the shape");
+  auto x = torch::zeros(shape, rows.options());
+  AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "adder_col2im", [&] {
+    const scalar_t* rp = rows.data_ptr<scalar_t>();
+    scalar_t* xp = x.data_ptr<scalar_t>();
+    at::parallel_for(0, s.N, 1, [&](int64_t begin, int64_t end) {  // images write disjoint slices of x
+      for (int64_t n = begin; n < end; ++n)
+        for (int64_t oh = 0; oh < s.Ho; ++oh)
+          for (int64_t ow = 0; ow < s.Wo; ++ow) {
+            const int64_t iw0 = ow * s.stride - s.pad;
+            auto add = [&](scalar_t* row, scalar_t* dst) {
+              if (dst)
+                for (int64_t j = 0; j < s.kw; ++j)
+                  if (iw0 + j >= 0 && iw0 + j < s.W) dst[iw0 + j] += row[j];
+            };
+            over_window<scalar_t>(s, n, oh, ow, const_cast<scalar_t*>(rp), xp, add);
+          }
+    });
+  });
+  return x;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("im2col", &adder_im2col, "patches of x as rows (G, N * L, K)");
+  m.def("col2im", &adder_col2im, "adjoint of im2col: sums rows back into an image of the given shape");
   m.def("forward", &adder_forward, "AdderNet forward -sum|x - w| on rows");
   m.def("grad_x", &adder_grad_x, "AdderNet HardTanh input gradient on rows");
 }
