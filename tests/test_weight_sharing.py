@@ -178,6 +178,30 @@ def test_cached_views_follow_the_optimizer_and_survive_accumulation():
         torch.testing.assert_close(layer.view("add"), after)
 
 
+def test_warm_started_sort_equals_a_sort_from_scratch_across_steps():
+    """The kernel sorts each step's pool in the previous step's order; its views and their gradients must
+    equal those of a kernel that sorts from scratch (a deep copy carries no order hint)."""
+    torch.manual_seed(2)
+    layer = SharedConv2d(6, 8, 3, padding=1).set_op("add")
+    opt = torch.optim.Adam(layer.parameters(), lr=0.05)
+    x = torch.randn(2, 6, 5, 5)
+    for _ in range(3):
+        fresh = copy.deepcopy(layer.pool.transform)
+        assert fresh._order_hint is None
+        pool = layer.pool.weights["pool"]
+        ref_pool = pool.detach().clone().requires_grad_()
+        out, ref = layer.pool.transform._compute(pool), fresh._compute(ref_pool)
+        for a, b in zip(out, ref):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        (grad,) = torch.autograd.grad(out[0].square().sum() + out[1].sum() * out[2].mean(), pool)
+        (ref_grad,) = torch.autograd.grad(ref[0].square().sum() + ref[1].sum() * ref[2].mean(), ref_pool)
+        torch.testing.assert_close(grad, ref_grad)
+        opt.zero_grad()
+        (layer(x).mean() + layer.regularization_loss()).backward()
+        opt.step()
+    assert layer.pool.transform._order_hint is not None
+
+
 def test_shift_view_does_not_saturate_on_a_unit_variance_pool():
     torch.manual_seed(5)
     layer = SharedConv2d(64, 64, 3)  # the widest stage of the tiny CV space

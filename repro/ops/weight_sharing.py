@@ -122,14 +122,28 @@ class TransformationKernel(nn.Module):
         self.num_segments = num_segments
         self.alpha = nn.Parameter(torch.ones(num_segments))
         self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+        self._order_hint: torch.Tensor | None = None  # the last sort's permutation (see _sort)
 
     def segment_of_rank(self, n: int, device: torch.device | None = None) -> torch.Tensor:
         """Segment index of each rank ``0..n-1``: ``floor(rank * d / n)`` (segments of ``s = n / d`` weights)."""
         return torch.arange(n, device=device) * self.num_segments // n
 
+    def _sort(self, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``torch.sort(flat)``, warm-started from the previous call's order: one optimiser step moves few
+        weights past their neighbours, so sorting the pool in last step's order costs about a third of a sort
+        from scratch. Same sorted values (the order may differ only among equal weights)."""
+        hint = self._order_hint
+        if hint is None or hint.numel() != flat.numel() or hint.device != flat.device:
+            values, order = torch.sort(flat)
+        else:
+            order = hint[torch.sort(flat.detach()[hint]).indices]
+            values = flat[order]
+        self._order_hint = order.detach()
+        return values, order
+
     def _compute(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         flat = w.reshape(-1)
-        values, order = torch.sort(flat)
+        values, order = self._sort(flat)
         scaled = torch.sort(values * self.alpha[self.segment_of_rank(flat.numel(), flat.device)]).values
         return torch.empty_like(flat).scatter(0, order, scaled).reshape(w.shape), values, scaled
 
@@ -137,7 +151,7 @@ class TransformationKernel(nn.Module):
         self._cache = None
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cache": None}  # copies and pickles never carry a step's graph
+        return {**self.__dict__, "_cache": None, "_order_hint": None}  # copies and pickles carry no step state
 
     def sorted_views(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w``, cached within a step."""
