@@ -161,20 +161,23 @@ torch::Tensor adder_grad_x(torch::Tensor x, torch::Tensor w, torch::Tensor gy) {
 // column order (c, i, j) as F.unfold's; col2im is its adjoint (the input gradient), summed per image.
 struct Window {
   int64_t N, C, H, W, kh, kw, stride, pad, G, Ho, Wo;
+  Window(c10::IntArrayRef shape, int64_t kh, int64_t kw, int64_t stride, int64_t pad, int64_t groups)
+      : N(shape[0]), C(shape[1]), H(shape[2]), W(shape[3]), kh(kh), kw(kw), stride(stride), pad(pad), G(groups),
+        Ho((H + 2 * pad - kh) / stride + 1), Wo((W + 2 * pad - kw) / stride + 1) {}
   int64_t Cg() const { return C / G; }
   int64_t K() const { return Cg() * kh * kw; }
   int64_t M() const { return N * Ho * Wo; }
 };
 
-// Calls visit(row, src, ih) for each (g, c, i) of window (n, oh, ow): row points at the kw entries of rows to
+// Calls visit(row, src) for each (g, c, i) of window (n, oh, ow): row points at the kw entries of rows to
 // read or write, src at the input row x[n, g * Cg + c, ih, :] (nullptr where ih is padding).
-template <typename T, typename Visit>
-inline void over_window(const Window& s, int64_t n, int64_t oh, int64_t ow, T* rows, T* x, const Visit& visit) {
+template <typename RowPtr, typename XPtr, typename Visit>
+inline void over_window(const Window& s, int64_t n, int64_t oh, int64_t ow, RowPtr rows, XPtr x, const Visit& visit) {
   const int64_t m = (n * s.Ho + oh) * s.Wo + ow;
   for (int64_t g = 0; g < s.G; ++g) {
-    T* row = rows + (g * s.M() + m) * s.K();
+    RowPtr row = rows + (g * s.M() + m) * s.K();
     for (int64_t c = 0; c < s.Cg(); ++c) {
-      T* plane = x + (n * s.C + g * s.Cg() + c) * s.H * s.W;
+      XPtr plane = x + (n * s.C + g * s.Cg() + c) * s.H * s.W;
       for (int64_t i = 0; i < s.kh; ++i, row += s.kw) {
         const int64_t ih = oh * s.stride - s.pad + i;
         visit(row, ih >= 0 && ih < s.H ? plane + ih * s.W : nullptr);
@@ -186,8 +189,7 @@ inline void over_window(const Window& s, int64_t n, int64_t oh, int64_t ow, T* r
 torch::Tensor adder_im2col(torch::Tensor x, int64_t kh, int64_t kw, int64_t stride, int64_t pad, int64_t groups) {
   TORCH_CHECK(x.dim() == 4 && x.device().is_cpu(), "adder im2col expects a CPU tensor (N, C, H, W)");
   x = x.contiguous();
-  const Window s{x.size(0), x.size(1), x.size(2), x.size(3), kh, kw, stride, pad, groups,
-                 (x.size(2) + 2 * pad - kh) / stride + 1, (x.size(3) + 2 * pad - kw) / stride + 1};
+  const Window s(x.sizes(), kh, kw, stride, pad, groups);
   auto rows = torch::empty({s.G, s.M(), s.K()}, x.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adder_im2col", [&] {
     const scalar_t* xp = x.data_ptr<scalar_t>();
@@ -200,7 +202,7 @@ torch::Tensor adder_im2col(torch::Tensor x, int64_t kh, int64_t kw, int64_t stri
             for (int64_t j = 0; j < s.kw; ++j)
               row[j] = src && iw0 + j >= 0 && iw0 + j < s.W ? src[iw0 + j] : scalar_t(0);
           };
-          over_window<scalar_t>(s, t / s.Ho, t % s.Ho, ow, rp, const_cast<scalar_t*>(xp), copy);
+          over_window(s, t / s.Ho, t % s.Ho, ow, rp, xp, copy);
         }
     });
   });
@@ -211,8 +213,7 @@ torch::Tensor adder_col2im(torch::Tensor rows, std::vector<int64_t> shape, int64
                            int64_t pad, int64_t groups) {
   TORCH_CHECK(shape.size() == 4 && rows.dim() == 3 && rows.device().is_cpu(), "adder col2im: bad arguments");
   rows = rows.contiguous();
-  const Window s{shape[0], shape[1], shape[2], shape[3], kh, kw, stride, pad, groups,
-                 (shape[2] + 2 * pad - kh) / stride + 1, (shape[3] + 2 * pad - kw) / stride + 1};
+  const Window s(shape, kh, kw, stride, pad, groups);
   TORCH_CHECK(rows.size(0) == s.G && rows.size(1) == s.M() && rows.size(2) == s.K(),
               "adder col2im: rows do not match the shape");
   auto x = torch::zeros(shape, rows.options());
@@ -224,12 +225,12 @@ torch::Tensor adder_col2im(torch::Tensor rows, std::vector<int64_t> shape, int64
         for (int64_t oh = 0; oh < s.Ho; ++oh)
           for (int64_t ow = 0; ow < s.Wo; ++ow) {
             const int64_t iw0 = ow * s.stride - s.pad;
-            auto add = [&](scalar_t* row, scalar_t* dst) {
+            auto add = [&](const scalar_t* row, scalar_t* dst) {
               if (dst)
                 for (int64_t j = 0; j < s.kw; ++j)
                   if (iw0 + j >= 0 && iw0 + j < s.W) dst[iw0 + j] += row[j];
             };
-            over_window<scalar_t>(s, n, oh, ow, const_cast<scalar_t*>(rp), xp, add);
+            over_window(s, n, oh, ow, rp, xp, add);
           }
     });
   });
