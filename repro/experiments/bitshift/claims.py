@@ -16,8 +16,9 @@ def _gate(name: str, *groups: list[float]) -> evidence.Gate:
 
 
 #: What passes the accuracy gate, measured on this machine at one thread (2026-12-03) with
-#: ``python -m repro train bitshift-eval --arch figures/archs/bs-shiftnas-seed0.json --set bitshift.image_size=14
-#: --set bitshift.train_subset=10000 --set bitshift.test_subset=0``: the searched cell reached 84.9% on the full
+#: ``python -m repro train bitshift-eval --arch CELL.json --set bitshift.image_size=14
+#: --set bitshift.train_subset=10000 --set bitshift.test_subset=0``, where CELL.json is
+#: ``git show 88e7ebc:figures/archs/bs-shiftnas-seed0.json``: that searched cell reached 84.9% on the full
 #: test set after 3 epochs (190 s); the bit-shift ResNet-20 (``resnet_width`` 8) 83.4% after 3 epochs, 85.7% after
 #: 5 (65 s), and at 7x7 on the full training set 86.0% after 3 epochs (150 s). Per seed notebook 06 trains
 #: 8 cell networks and 4 ResNet-20s.
