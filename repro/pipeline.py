@@ -162,7 +162,10 @@ def run_all(profile: str, only: list[str] | None = None, out_dir: str | None = N
     for name in bar:
         bar.set_postfix_str(name)
         entry = run_notebook(name, prof.name, out, prof.notebook_timeout_s)
-        entry.update(commit=manifest["commit"], dirty=manifest["dirty"])  # runs may span commits
+        # runs may span commits and thread counts (the kernel inherits OMP_NUM_THREADS; floats, and with them
+        # near-tied choices such as notebook 06's genotypes, are reproducible at a fixed thread count only)
+        entry.update(commit=manifest["commit"], dirty=manifest["dirty"],
+                     torch_threads=manifest["device"]["torch_threads"])
         notebooks[name] = entry
         if entry["status"] != "ok":
             where = f", cell {entry['cell_index']}" if "cell_index" in entry else ""

@@ -163,7 +163,14 @@ class BitshiftConfig(Section):
     op_epochs: int = 1              # stage 2, operation search (paper/DOTS 15)
     retrain_epochs: int = 1         # stage 3, re-initialised pruned network, no beta updates (paper/DOTS 20)
     topo_epochs: int = 2            # stage 4, annealed topology search (paper/DOTS 20): T anneals over 2 epochs
+    eval_image_size: int = 7        # the evaluation trainings (searched cells, ResNet-20): input size (28 = as is)
+    eval_train_subset: int = 800    # their training images, 0 = all (paper: all 50k; the search splits them in halves)
+    eval_test_subset: int = 500     # their test images, 0 = all (paper: all 10k)
     eval_epochs: int = 3            # training of the searched cells (paper 200)
+    drift_image_size: int = 14      # bs-table4's L2R mechanism check (the bit-shift ResNet-20 trained twice):
+    drift_train_subset: int = 10_000  # input size, training images (0 = all), test images (0 = all), epochs;
+    drift_test_subset: int = 0      # 14x14, 10,000 images, 5 epochs pass the accuracy gate (measured). The paper
+    drift_epochs: int = 5           # has no such check (paper profile: its evaluation training, Appendix B)
     search_channels: int = 4        # paper 16
     search_layers: int = 3          # paper 8 cells
     eval_channels: int = 8          # paper 36
@@ -292,7 +299,9 @@ def _profiles() -> dict[str, Profile]:
             nlp=NlpConfig(scale="tiny", steps=20, batch_size=16, search_iterations=2, population=6,
                           retrain_steps=20, warmup_steps=5, fitness_pairs=64, test_pairs=100),
             bitshift=BitshiftConfig(image_size=7, train_subset=64, test_subset=100, warmup_epochs=1, op_epochs=1,
-                                    retrain_epochs=1, topo_epochs=1, eval_epochs=1, search_channels=2,
+                                    retrain_epochs=1, topo_epochs=1, eval_image_size=7, eval_train_subset=64,
+                                    eval_test_subset=100, eval_epochs=1, drift_image_size=7, drift_train_subset=64,
+                                    drift_test_subset=100, drift_epochs=1, search_channels=2,
                                     search_layers=3, eval_channels=4, eval_layers=3, resnet_width=4, batch_size=32,
                                     arch_lr=0.03, lr=0.1),
             probshift=ProbShiftConfig(train_subset=512, val_subset=128, test_subset=256, epochs=1, warmup_epochs=0,
@@ -319,7 +328,9 @@ def _profiles() -> dict[str, Profile]:
             nlp=NlpConfig(scale="small", steps=8000, batch_size=64, retrain_steps=8000, warmup_steps=500,
                           search_iterations=10, population=40, test_pairs=0),
             bitshift=BitshiftConfig(image_size=28, train_subset=10_000, test_subset=0, warmup_epochs=3,
-                                    op_epochs=3, retrain_epochs=4, topo_epochs=4, eval_epochs=20,
+                                    op_epochs=3, retrain_epochs=4, topo_epochs=4, eval_image_size=28,
+                                    eval_train_subset=0, eval_test_subset=0, eval_epochs=20, drift_image_size=28,
+                                    drift_train_subset=0, drift_epochs=20,
                                     search_channels=8, search_layers=5, eval_channels=16, eval_layers=8,
                                     resnet_width=16, batch_size=128, arch_lr=3e-3, lr=0.03),
             probshift=ProbShiftConfig(train_subset=0, val_subset=5000, test_subset=0, epochs=30, warmup_epochs=5,
@@ -353,7 +364,8 @@ def _profiles() -> dict[str, Profile]:
             # epochs, 20 cells of 36 channels, drop path 0.2, cutout; one RTX 3090.
             bitshift=BitshiftConfig(dataset="cifar10", image_size=32, train_subset=0, test_subset=0,
                                     warmup_epochs=15, op_epochs=15, retrain_epochs=20, topo_epochs=20,
-                                    eval_epochs=200, search_channels=16, search_layers=8, eval_channels=36,
+                                    eval_image_size=32, eval_train_subset=0, eval_test_subset=0, eval_epochs=200,
+                                    drift_image_size=32, drift_train_subset=0, drift_epochs=200, search_channels=16, search_layers=8, eval_channels=36,
                                     eval_layers=20, resnet_width=16, batch_size=128, drop_path=0.2, arch_lr=3e-4,
                                     lr=0.01, fixed_point=True, gpus=1),
             # ShiftNAS-PS Sec. 4.1 and Table 3 (ViT): ImageNet, AutoFormer's ViT-T space, 500 epochs, global

@@ -44,13 +44,17 @@ def test_l2r_drift_trains_resnet20_as_train_network_does_and_measures_p(tmp_path
         assert lo <= d.mean_p <= hi and d.mean_abs_drift > 0
         assert all(0.0 <= x <= 1.0 for x in (d.at_lower, d.at_upper, d.shift_changed, d.zero_weights))
     assert run.l2r_drift(study, 0, True).mean_p == eq15.mean_p  # cached
+    longer = run.BitshiftStudy.from_profile(get_profile("smoke", {"bitshift.drift_epochs": 2}))
+    assert len(run.l2r_drift(longer, 0, True).result.history) == 2  # its own budget, not eval_epochs (1)
+    assert len(run.train_network(longer, run.TrainSpec("ResNet-20", "shift", None, 32), 0).history) == 1
 
 
-def _drift(ordinary_p, eq15_p, acc):
-    return {False: {"mean_p": ordinary_p, "test_acc": acc}, True: {"mean_p": eq15_p, "test_acc": acc}}
+def _drift(ordinary_p, eq15_p, acc, ordinary_acc=None):
+    return {False: {"mean_p": ordinary_p, "test_acc": acc if ordinary_acc is None else ordinary_acc},
+            True: {"mean_p": eq15_p, "test_acc": acc}}
 
 
-def test_l2r_mechanism_is_paired_by_seed_and_gated_on_both_arms_accuracy():
+def test_l2r_mechanism_is_paired_by_seed_and_gated_on_the_eq15_arms_accuracy():
     from repro.experiments.bitshift.claims import l2r_mechanism
 
     ev = l2r_mechanism(_drift([-5.2, -5.1, -5.25], [-5.4, -5.35, -5.5], [90.0, 91.0, 89.0]))
@@ -58,3 +62,6 @@ def test_l2r_mechanism_is_paired_by_seed_and_gated_on_both_arms_accuracy():
     assert l2r_mechanism(_drift([-5.6, -5.5, -5.7], [-5.4, -5.35, -5.5], [90.0] * 3)).verdict == evidence.DOES_NOT_HOLD
     low = l2r_mechanism(_drift([-5.2, -5.1, -5.25], [-5.4, -5.35, -5.5], [90.0, 40.0, 89.0]))
     assert low.verdict == evidence.NOT_TESTABLE and "ResNet-20" in low.reason
+    # the gate is on the Eq. 15 arm: a conventional arm hurt by the mechanism under test does not void it
+    hurt = l2r_mechanism(_drift([-0.3, -0.2, -0.4], [-5.4, -5.35, -5.5], [85.0] * 3, ordinary_acc=[83.0] * 3))
+    assert hurt.verdict == evidence.HOLDS

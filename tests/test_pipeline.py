@@ -64,6 +64,7 @@ def test_run_all_names_the_failing_notebook_and_cell(series, capsys):
     assert nbs["01_fail"]["cell_index"] == 2 and "boom" in source.cells[2].source  # the source notebook's cell
     assert "FAILED notebooks/01_fail.ipynb, cell 2: ValueError: boom in cell three" in err
     assert all(e["duration_s"] > 0 for e in nbs.values())
+    assert all(e["torch_threads"] == manifest["device"]["torch_threads"] >= 1 for e in nbs.values())
     assert manifest["total_duration_s"] == pytest.approx(sum(e["duration_s"] for e in nbs.values()), abs=0.2)
 
 

@@ -266,7 +266,8 @@ def test_bitshift_evaluation_trainings_add_cutout_on_cifar_only(tmp_path):
     from repro.profiles import get_profile
 
     write_cifar(tmp_path, "cifar10", n_train=10, n_test=4)
-    profile = get_profile("paper", {"data.cifar_root": str(tmp_path), "bitshift.train_subset": 6})
+    profile = get_profile("paper", {"data.cifar_root": str(tmp_path), "bitshift.train_subset": 6,
+                                    "bitshift.eval_train_subset": 6})
     study = bitshift.BitshiftStudy.from_profile(profile)
     (train, test), (etrain, etest) = bitshift.load_data(study), bitshift.eval_data(study)
 
@@ -281,3 +282,25 @@ def test_bitshift_evaluation_trainings_add_cutout_on_cifar_only(tmp_path):
     fashion = bitshift.BitshiftStudy.from_profile(get_profile("smoke"))
     for a, b in zip(bitshift.eval_data(fashion), bitshift.load_data(fashion)):
         assert all(torch.equal(x, y) for x, y in zip(a.tensors, b.tensors))
+
+
+def test_bitshift_search_evaluation_and_drift_budgets_are_set_apart(tmp_path):
+    """The search, the evaluation trainings and the L2R mechanism check each read their own
+    (image size, training images, test images); the paper profile trains the evaluation networks on all
+    of CIFAR while the search reads a subset."""
+    from repro.experiments.bitshift import run as bitshift
+    from repro.profiles import get_profile
+
+    write_cifar(tmp_path, "cifar10", n_train=10, n_test=4)
+    paper = bitshift.BitshiftStudy.from_profile(get_profile("paper", {"data.cifar_root": str(tmp_path),
+                                                                      "bitshift.train_subset": 6}))
+    assert len(bitshift.load_data(paper)[0]) == 6 and len(bitshift.eval_data(paper)[0]) == 10
+    assert len(bitshift.drift_data(paper)[0]) == 10
+    fashion = bitshift.BitshiftStudy.from_profile(get_profile("smoke", {
+        "bitshift.image_size": 7, "bitshift.train_subset": 40, "bitshift.test_subset": 30,
+        "bitshift.eval_image_size": 14, "bitshift.eval_train_subset": 50, "bitshift.eval_test_subset": 20,
+        "bitshift.drift_image_size": 28, "bitshift.drift_train_subset": 60, "bitshift.drift_test_subset": 10}))
+    shapes = [tuple(tuple(ds.tensors[0].shape) for ds in pair)
+              for pair in (bitshift.load_data(fashion), bitshift.eval_data(fashion), bitshift.drift_data(fashion))]
+    assert shapes == [((40, 1, 7, 7), (30, 1, 7, 7)), ((50, 1, 14, 14), (20, 1, 14, 14)),
+                      ((60, 1, 28, 28), (10, 1, 28, 28))]

@@ -12,13 +12,19 @@
   accuracy gate (84%, a logistic regression's Fashion-MNIST accuracy) on every network whose
   accuracy decides a claim.
 
-Data: Fashion-MNIST at reduced scale (``BitshiftConfig.image_size``), CIFAR-10/100 in the paper profile
-(DARTS' crop and flip for every training; Cutout for the evaluation trainings only, :func:`run.eval_data`,
-as Sec. 5.1 and Appendix B; drop path ``BitshiftConfig.drop_path``).
-Deviations: the accuracy gates are read on the profile's test subset (``test_subset``; the full
-10,000 images in the paper profile), the data subset is the same for every seed (only the search and
-training seeds change), and at the default budget the inputs stay pooled to 7x7: one bi-level search
-step at C = 4 takes about 1.4 s at 7x7, 5 s at 14x14 and 8 s at 28x28 on one thread (measured), so
-28x28 would put the default run about 6x over its 14-minute budget.
+Data: Fashion-MNIST at reduced scale, CIFAR-10/100 in the paper profile (DARTS' crop and flip for every
+training; Cutout for the evaluation trainings only, as Sec. 5.1 and Appendix B; drop path
+``BitshiftConfig.drop_path``). Three budgets, each (input size, training images, test images): the searches
+(``image_size``, ``train_subset``, ``test_subset``; :func:`run.load_data`), the evaluation trainings of the
+searched cells and ResNet-20 (``eval_*``, :func:`run.eval_data`; the paper trains them on all of CIFAR, the
+search on its two halves) and bs-table4's L2R mechanism check (``drift_*``, :func:`run.drift_data`).
+Deviations: the accuracy gates are read on each budget's test subset (the full 10,000 images in the paper
+profile, and for the L2R mechanism in every profile but smoke), the data subsets are the same for every seed
+(only the search and training seeds change), and at the default budget the searches' and evaluation
+trainings' inputs stay pooled to 7x7: one bi-level search step at C = 4 takes about 1.4 s at 7x7, 5 s at
+14x14 and 8 s at 28x28 on one thread (measured), so 28x28 would put the default run about 6x over its
+budget, and evaluation trainings that pass the accuracy gate (:data:`claims.EVAL_BUDGET`) would take about
+30 min per seed. The L2R mechanism check alone runs at a budget that passes the gate (14x14, 10,000 images,
+5 epochs: about 70 s per training at one thread).
 """
 from repro.experiments.bitshift import claims, figures, run, tables

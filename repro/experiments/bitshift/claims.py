@@ -16,12 +16,12 @@ def _gate(name: str, *groups: list[float]) -> evidence.Gate:
 
 
 #: What passes the accuracy gate, measured on this machine at one thread (2026-12-03) with
-#: ``python -m repro train bitshift-eval --arch CELL.json --set bitshift.image_size=14
-#: --set bitshift.train_subset=10000 --set bitshift.test_subset=0``, where CELL.json is
+#: ``python -m repro train bitshift-eval --arch CELL.json --set bitshift.eval_image_size=14
+#: --set bitshift.eval_train_subset=10000 --set bitshift.eval_test_subset=0``, where CELL.json is
 #: ``git show 88e7ebc:figures/archs/bs-shiftnas-seed0.json``: that searched cell reached 84.9% on the full
 #: test set after 3 epochs (190 s); the bit-shift ResNet-20 (``resnet_width`` 8) 83.4% after 3 epochs, 85.7% after
 #: 5 (65 s), and at 7x7 on the full training set 86.0% after 3 epochs (150 s). Per seed notebook 06 trains
-#: 8 cell networks and 4 ResNet-20s.
+#: 8 cell networks and 2 ResNet-20s at the evaluation budget (and 2 for the L2R mechanism at its own).
 EVAL_BUDGET = ("budget that would pass the accuracy gate for the evaluation networks (measured): 14x14 inputs, "
                "10,000 training images, 3 epochs per cell network (about 3 min each at one thread; ResNet-20: "
                "5 epochs), i.e. about 30 min of evaluation trainings per seed; the search supernets' gate has no "
@@ -30,9 +30,16 @@ EVAL_BUDGET = ("budget that would pass the accuracy gate for the evaluation netw
 
 def _budget(r: BitshiftRun) -> str:
     c = r.study.cfg
-    return (f"{len(r.seeds)} seeds, Fashion-MNIST {c.image_size}x{c.image_size}, {c.train_subset} training images, "
-            f"search {r.search_cfg.epochs} epochs, evaluation {c.eval_epochs} epochs; the accuracy gate needs "
+    return (f"{len(r.seeds)} seeds, Fashion-MNIST; search {c.image_size}x{c.image_size}, {c.train_subset} training "
+            f"images, {r.search_cfg.epochs} epochs; evaluation {c.eval_image_size}x{c.eval_image_size}, "
+            f"{c.eval_train_subset or 'all'} training images, {c.eval_epochs} epochs; the accuracy gate needs "
             f"networks at >= {evidence.FASHION_MNIST_FLOOR:g}%; {EVAL_BUDGET}")
+
+
+def _drift_budget(r: BitshiftRun) -> str:
+    c = r.study.cfg
+    return (f"ResNet-20 at {c.drift_image_size}x{c.drift_image_size}, {c.drift_train_subset or 'all'} training "
+            f"images, {c.drift_epochs} epochs, tested on {c.drift_test_subset or 'all'} test images")
 
 
 DRIFT_FIELDS = ("mean_p_init", "mean_p", "at_lower", "at_upper", "mean_abs_drift", "shift_changed", "zero_weights",
@@ -45,10 +52,13 @@ def l2r_mechanism(drift: dict[bool, dict[str, list[float]]]) -> evidence.Evidenc
     modified to avoid misguiding the direction of the gradient descent": the conventional ``sum P^2`` pulls
     P towards 0, i.e. the weights 2^P towards magnitude 1, where Eq. 15's ``sum (2^P S)^2`` shrinks them.
     Tested on the bit-shift ResNet-20 trained twice per seed from the same initialisation and data order:
-    mean P under the conventional L2 minus under Eq. 15, paired by seed, > 0; gated on both arms' accuracy."""
+    mean P under the conventional L2 minus under Eq. 15, paired by seed, > 0. The accuracy gate is on the
+    Eq. 15 arm, the paper's training, which shows the budget trains the network; the conventional arm's
+    accuracy is an outcome of the mechanism under test (weights pushed towards magnitude 1), not a check of
+    the regime, and is reported beside it (measured at seed 0, 14x14, 10,000 images: 83.5% after 5 epochs and
+    83.3% after 8, where Eq. 15 reached 85.4% and 86.6%)."""
     return evidence.paired(drift[False]["mean_p"], drift[True]["mean_p"], unit="P (log2 |w|)",
-                           gates=[_gate("bit-shift ResNet-20, conventional L2 and Eq. 15", drift[False]["test_acc"],
-                                        drift[True]["test_acc"])])
+                           gates=[_gate("bit-shift ResNet-20 with Eq. 15", drift[True]["test_acc"])])
 
 
 def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
@@ -125,7 +135,7 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
         "bs-table4": dict(measured="bit-shift top-1 (L2R, LRR) over seeds: " +
                                    ", ".join(f"({int(a)}, {int(b)}) {fmt(v)}%" for (a, b), v in abl.items()) +
                                    f"; main effects L2R {main['L2R'].summary()}, LRR {main['LRR'].summary()}; "
-                                   f"L2R mechanism (bit-shift ResNet-20 trained twice per seed, same initialisation "
+                                   f"L2R mechanism ({_drift_budget(r)}, trained twice per seed, same initialisation "
                                    f"and data order): mean change of P, conventional L2 {fmt_dp(drift[False])}, Eq. 15 "
                                    f"{fmt_dp(drift[True])} (initial mean {fmt2(drift[True]['mean_p_init'])}), test "
                                    f"{fmt(drift[False]['test_acc'])}% vs {fmt(drift[True]['test_acc'])}% -> "

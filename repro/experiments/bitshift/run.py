@@ -52,34 +52,51 @@ class BitshiftStudy:
 
 # ---------------------------------------------------------------- data
 
-@lru_cache(maxsize=4)
-def load_data(study: BitshiftStudy, cutout: bool = False) -> tuple[Dataset, Dataset]:
+@lru_cache(maxsize=6)
+def dataset(study: BitshiftStudy, image_size: int, train_subset: int, test_subset: int,
+            cutout: bool = False) -> tuple[Dataset, Dataset]:
     """(train, test) for ``cfg.dataset`` (memoised): Fashion-MNIST pooled to ``image_size``, or CIFAR from
     ``cifar_root`` through torchvision (:func:`repro.data.vision.cifar_dataset`, the reader of the
-    ``bitshift-*`` studies): training images with DARTS' crop and flip, which the search's two halves
-    share as in DARTS' and DOTS' search code, and with Cutout (16 px) when ``cutout`` (the evaluation
-    training, Sec. 5.1 and Appendix B; see :func:`eval_data`); the subsets drawn with ``data_seed``.
-    Cutout is never applied to Fashion-MNIST pooled to a few pixels (a 16-px hole would blank it)."""
+    ``bitshift-*`` studies, at its own 32x32): training images with DARTS' crop and flip, and with Cutout
+    (16 px) when ``cutout`` (the evaluation trainings, Sec. 5.1 and Appendix B); ``train_subset`` and
+    ``test_subset`` images (0: all) drawn with ``data_seed``. Cutout is never applied to Fashion-MNIST
+    pooled to a few pixels (a 16-px hole would blank it)."""
     cfg, seed = study.cfg, study.data_seed
     if cfg.dataset == "fashion_mnist":
         from repro.data import load_fashion_mnist
 
-        sets = [load_fashion_mnist(split, n, seed=seed) for split, n in (("train", cfg.train_subset),
-                                                                        ("test", cfg.test_subset))]
-        return tuple(TensorDataset(F.adaptive_avg_pool2d(s.tensors[0], cfg.image_size), s.tensors[1])
-                     for s in sets)
+        sets = [load_fashion_mnist(split, n, seed=seed) for split, n in (("train", train_subset),
+                                                                        ("test", test_subset))]
+        return tuple(TensorDataset(F.adaptive_avg_pool2d(s.tensors[0], image_size), s.tensors[1]) for s in sets)
     from repro.data import vision
 
     train, test = (vision.cifar_dataset(cfg.dataset, split, study.cifar_root, cutout=cutout)
                    for split in ("train", "test"))
-    return subset(train, cfg.train_subset, seed), subset(test, cfg.test_subset, seed)
+    return subset(train, train_subset, seed), subset(test, test_subset, seed)
+
+
+def load_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
+    """(train, test) of the searches (``image_size``, ``train_subset``, ``test_subset``): the training images
+    are split in two halves (:func:`search_data`), which share DARTS' crop and flip on CIFAR as in DARTS'
+    and DOTS' search code."""
+    c = study.cfg
+    return dataset(study, c.image_size, c.train_subset, c.test_subset)
 
 
 def eval_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
-    """(train, test) of the evaluation trainings (the searched cell and the ResNet-20 baselines from
-    scratch): :func:`load_data` with Cutout on CIFAR, as the paper's Sec. 5.1 and Appendix B and DARTS'
-    evaluation (``--cutout``); the same images and subsets as the search's."""
-    return load_data(study, cutout=True)
+    """(train, test) of the evaluation trainings (the searched cells and the ResNet-20 baselines from
+    scratch, ``eval_image_size``, ``eval_train_subset``, ``eval_test_subset``): Cutout on CIFAR, as the
+    paper's Sec. 5.1 and Appendix B and DARTS' evaluation (``--cutout``). The paper trains them on all of
+    CIFAR's training set, the search on its two halves: at reduced scale the two budgets are set apart."""
+    c = study.cfg
+    return dataset(study, c.eval_image_size, c.eval_train_subset, c.eval_test_subset, cutout=True)
+
+
+def drift_data(study: BitshiftStudy) -> tuple[Dataset, Dataset]:
+    """(train, test) of bs-table4's L2R mechanism check (:func:`l2r_drift`): ``drift_image_size``,
+    ``drift_train_subset``, ``drift_test_subset``, Cutout on CIFAR as every evaluation training."""
+    c = study.cfg
+    return dataset(study, c.drift_image_size, c.drift_train_subset, c.drift_test_subset, cutout=True)
 
 
 def subset(ds: Dataset, n: int, seed: int) -> Dataset:
@@ -190,25 +207,28 @@ def init_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, seed: in
 
 def fit_network(study: BitshiftStudy, spec: TrainSpec, train: Dataset, test: Dataset, seed: int,
                 ckpt: Checkpoint | None = None, *, l2r: bool = True, net: nn.Module | None = None,
-                device: str = "auto", stop_at: int | None = None, metrics: Path | None = None) -> TrainResult:
+                device: str = "auto", stop_at: int | None = None, metrics: Path | None = None,
+                epochs: int | None = None) -> TrainResult:
     """Train from scratch (Appendix B: RAdam, lr ``cfg.lr`` cosine to 0, weight decay ``cfg.weight_decay``
     with Eq. 15 on the shift parameters; ``l2r=False``: the conventional decay of P and S instead) on the
-    engine, the test accuracy after every epoch; resumable through ``ckpt``, ``stop_at`` steps at most
-    (``--max-steps``). ``net``: the network of :func:`init_network` (built here when None), trained in place."""
+    engine for ``epochs`` (default ``cfg.eval_epochs``), the test accuracy after every epoch; resumable
+    through ``ckpt``, ``stop_at`` steps at most (``--max-steps``). ``net``: the network of
+    :func:`init_network` (built here when None), trained in place."""
     from repro.cost.counting import count_params
 
     cfg = study.cfg
+    epochs = cfg.eval_epochs if epochs is None else epochs
     net = init_network(study, spec, train, seed) if net is None else net
     opt = dots.weight_optimizer(net, cfg.lr, cfg.weight_decay, l2r=l2r)
     batches = loader(train, spec.batch_size, shuffle=True, seed=seed, drop_last=True)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: dots.lr_factor(s, cfg.eval_epochs * len(batches), None))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: dots.lr_factor(s, epochs * len(batches), None))
     test_batches = loader(test, 256, shuffle=False)
     tic = time.perf_counter()
 
     def on_epoch_end(epoch: int, stats: dict) -> dict:
         return {"lr": opt.param_groups[0]["lr"], "test_acc": evaluate(net, test_batches)["acc"]}
 
-    history = train_classifier(net, batches, cfg.eval_epochs, opt, scheduler=sched,
+    history = train_classifier(net, batches, epochs, opt, scheduler=sched,
                                extra_loss=dots.regulariser(net, cfg.weight_decay, l2r=l2r), device=device,
                                desc=f"train {spec.name} [{spec.domain}]", on_epoch_end=on_epoch_end, seed=seed,
                                ckpt=ckpt, stop_at=stop_at, metrics=metrics)
@@ -254,14 +274,15 @@ def shift_values(net: nn.Module) -> tuple[torch.Tensor, torch.Tensor, tuple[int,
 
 def l2r_drift(study: BitshiftStudy, seed: int, l2r: bool) -> ShiftDrift:
     """The bit-shift ResNet-20 trained as :func:`train_network` does (same initialisation and data
-    order per seed), with Eq. 15 (``l2r``) or the conventional L2 on P and S, and where P went (cached)."""
+    order per seed) on its own budget (:func:`drift_data`, ``drift_epochs``: a network trained past the
+    accuracy gate), with Eq. 15 (``l2r``) or the conventional L2 on P and S, and where P went (cached)."""
     spec = TrainSpec("ResNet-20", "shift", None, study.cfg.batch_size)
 
     def compute(ckpt: Checkpoint) -> ShiftDrift:
-        train, test = eval_data(study)
+        train, test = drift_data(study)
         net = init_network(study, spec, train, seed)
         p0, _, _ = shift_values(net)
-        result = fit_network(study, spec, train, test, seed, ckpt, l2r=l2r, net=net)
+        result = fit_network(study, spec, train, test, seed, ckpt, l2r=l2r, net=net, epochs=study.cfg.drift_epochs)
         p, s, (lo, hi) = shift_values(net)
         return ShiftDrift(l2r, (lo, hi), p0.mean().item(), p.mean().item(), (p <= lo).float().mean().item(),
                           (p >= hi).float().mean().item(), (p - p0).abs().mean().item(),
@@ -336,7 +357,7 @@ def run_seed(study: BitshiftStudy, seed: int) -> SeedRun:
                               train_network(study, TrainSpec(f"ShiftNAS L2R={arm[0]} LRR={arm[1]}", "shift",
                                                              ablation[arm].genotype, batch), seed))
                         for arm in ABLATIONS}
-    big = min(4 * batch, len(load_data(study)[0]))  # 4x (1024 vs 256), capped by a tiny (smoke) training set
+    big = min(4 * batch, len(eval_data(study)[0]))  # 4x (1024 vs 256), capped by a tiny (smoke) training set
     batch_trained = {batch: trained[("ShiftNAS", "shift")],
                      big: train_network(study, TrainSpec("ShiftNAS", "shift", shiftnas.genotype, big), seed)}
     l2r = {on: l2r_drift(study, seed, on) for on in (True, False)}
