@@ -44,6 +44,7 @@ reproduce: data
 bench: setup
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) benchmarks/bench_adder.py
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) benchmarks/bench_sharing.py
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) benchmarks/bench_studies.py
 
 clean-build:
 	rm -rf build
