@@ -187,7 +187,7 @@ def test_warm_started_sort_equals_a_sort_from_scratch_across_steps():
     x = torch.randn(2, 6, 5, 5)
     for _ in range(3):
         fresh = copy.deepcopy(layer.pool.transform)
-        assert fresh._order_hint is None
+        assert fresh._order_hint is None and fresh._perm2_hint is None
         pool = layer.pool.weights["pool"]
         ref_pool = pool.detach().clone().requires_grad_()
         out, ref = layer.pool.transform._compute(pool), fresh._compute(ref_pool)
@@ -225,3 +225,66 @@ def test_kernel_param_groups_split_the_alphas_off():
     assert len(kernel_param_groups(model[2], 0.05)) == 1  # no kernel, one group
     with pytest.raises(ValueError, match="kernel_lr"):
         kernel_param_groups(model, 0.0)
+
+
+def _native_or_skip():
+    from repro.ops import native
+
+    if native.load("sharing") is None:
+        pytest.skip("the native sharing kernel cannot be built here (no compiler)")
+
+
+@pytest.mark.parametrize("n, segments", [(64, 200), (576, 200), (1000, 7), (9216, 200)])
+def test_native_kernel_and_kl_equal_the_pytorch_path_across_warm_started_steps(monkeypatch, n, segments):
+    """csrc/sharing.cpp computes T(pool), both KL terms and their gradients (pool and alphas) as the PyTorch
+    path does, in float64 to the last bits, over three steps whose sorts start from the previous order
+    (n not a multiple of d, and fewer weights than segments, included)."""
+    _native_or_skip()
+    torch.manual_seed(n)
+    base, g = torch.randn(n, dtype=torch.float64), torch.randn(n, dtype=torch.float64)
+    alpha = torch.empty(segments, dtype=torch.float64).uniform_(0.6, 1.5)  # not monotone: the re-sort matters
+    moves = [(1e-3 * torch.randn(n, dtype=torch.float64), 1e-3 * torch.randn(segments, dtype=torch.float64))
+             for _ in range(3)]
+    runs = {}
+    for backend in ("torch", "native"):
+        monkeypatch.setenv("REPRO_SHARING_BACKEND", backend)
+        kernel = TransformationKernel(segments).double()
+        with torch.no_grad():
+            kernel.alpha.copy_(alpha)
+        w = torch.nn.Parameter(base.clone())
+        runs[backend] = []
+        for dw, da in moves:
+            t, kl = kernel.with_kl(w)
+            w.grad = kernel.alpha.grad = None
+            ((t * g).sum() + 0.7 * kl).backward()
+            runs[backend].append((t.detach().clone(), kl.detach().clone(), w.grad.clone(), kernel.alpha.grad.clone()))
+            with torch.no_grad():
+                w.add_(dw)
+                kernel.alpha.add_(da)
+        assert (kernel._perm2_hint is not None) == (backend == "native")
+    for ours, ref in zip(runs["native"], runs["torch"]):
+        for a, b in zip(ours, ref):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_native_sharing_gradcheck_and_backend_switch(monkeypatch):
+    """The native backward against finite differences; ``REPRO_SHARING_BACKEND`` forces a path or is an error."""
+    from repro.ops import weight_sharing as ws
+
+    _native_or_skip()
+    torch.manual_seed(3)
+    w = torch.randn(48, dtype=torch.float64, requires_grad=True)
+    alpha = torch.empty(5, dtype=torch.float64).uniform_(0.6, 1.5).requires_grad_()
+    g, none = torch.randn(48, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
+
+    def f(w, alpha):
+        t, kl_gauss, kl_laplace, _, _ = ws._NativeSharing.apply(w, alpha, none, none, ws.vasicek_spacing(48))
+        return (t * g).sum() + 0.3 * kl_gauss + 0.9 * kl_laplace
+    assert torch.autograd.gradcheck(f, (w, alpha), eps=1e-7, atol=1e-6)
+    monkeypatch.setenv("REPRO_SHARING_BACKEND", "torch")
+    assert ws.backend() == "torch"
+    monkeypatch.setenv("REPRO_SHARING_BACKEND", "native")
+    assert ws.backend() == "native"
+    monkeypatch.setenv("REPRO_SHARING_BACKEND", "fast")
+    with pytest.raises(ValueError, match="REPRO_SHARING_BACKEND must be one of"):
+        ws.backend()

@@ -32,51 +32,23 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.ops import native
 from repro.ops.checks import check_conv_args, check_input, check_positive
 
 CHUNK_ELEMENTS = 1 << 18  # numbers in one chunk of the input-gradient clamp tensor (1 MiB in float32, cache-sized)
 
 
 BACKENDS = ("native", "torch", "triton")
-_CSRC = Path(__file__).with_name("csrc") / "adder.cpp"
 
 
-def _cpu_key() -> str:
-    """A short digest of this CPU's model and instruction-set flags (``/proc/cpuinfo`` where there is one)."""
-    import hashlib
-    import platform
-
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        info = sorted({line for line in lines if line.startswith(("model name", "flags", "Features"))})
-    except OSError:
-        info = [platform.processor()]
-    return hashlib.sha1("\n".join([platform.machine(), *info]).encode()).hexdigest()[:10]
-
-
-@functools.lru_cache(maxsize=1)
 def _native_module():
-    """The compiled C++ kernel, or None (with a warning) when it cannot be built."""
-    from torch.utils import cpp_extension
-
-    build = os.environ.get("TORCH_EXTENSIONS_DIR") or str(Path(__file__).resolve().parents[2] / "build" / "torch_extensions")
-    folder = Path(build) / f"repro_adder_{_cpu_key()}"  # -march=native code runs only on the CPU that built it
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        return cpp_extension.load(name="repro_adder", sources=[str(_CSRC)], build_directory=str(folder),
-                                  extra_cflags=["-O3", "-fopenmp", "-march=native"], extra_ldflags=["-fopenmp"],
-                                  verbose=False)
-    except Exception as err:  # no compiler, no ninja, or a failed build: fall back to PyTorch
-        warnings.warn(f"repro.ops.adder: native kernel unavailable ({type(err).__name__}: {err}); using torch",
-                      RuntimeWarning, stacklevel=3)
-        return None
+    """The compiled C++ kernel (:mod:`repro.ops.native`), or None (with a warning) when it cannot be built."""
+    return native.load("adder")
 
 
 @functools.lru_cache(maxsize=1)

@@ -46,10 +46,16 @@ the extreme tail segments cannot be bent by a single scale.
 
 Ablation baselines: ``sharing="naive"`` (one pool used as is by all views: no kernel, no KL) and
 ``sharing="none"`` (separate weights per candidate).
+
+Speed: on CPU a pool's ``T(pool)`` and both KL terms of the paper kernel run in one native call with its
+analytic backward (``csrc/sharing.cpp``, :class:`_NativeSharing`; warm-started sorts), the same arithmetic
+as the PyTorch path, which stays the reference (tests) and the fallback (no compiler, CUDA tensors);
+``REPRO_SHARING_BACKEND=torch|native`` forces one (:func:`backend`).
 """
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +63,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from repro.ops.adder import adder_conv2d
+from repro.ops import native
 from repro.ops.checks import check_choice, check_conv_args, check_positive
 from repro.ops.shift import init_std, round_to_power_of_two
 
@@ -66,6 +73,29 @@ OPS = ("conv", "add", "shift")
 PAPER_SEGMENTS = 200
 RELEASED_BINS = 100
 KL_WEIGHT = {"paper": 1.0, "released": 10.0}
+
+
+BACKENDS = ("native", "torch")
+
+
+def backend() -> str:
+    """The CPU backend of the paper kernel with its KL terms: ``"native"`` (C++) or ``"torch"``;
+    ``REPRO_SHARING_BACKEND`` forces one."""
+    forced = os.environ.get("REPRO_SHARING_BACKEND")
+    if forced is not None and forced not in BACKENDS:
+        raise ValueError(f"REPRO_SHARING_BACKEND must be one of {BACKENDS}, got {forced!r}")
+    if forced == "torch":
+        return "torch"
+    if native.load("sharing") is not None:
+        return "native"
+    if forced == "native":
+        raise RuntimeError("REPRO_SHARING_BACKEND=native but the native sharing kernel could not be built")
+    return "torch"
+
+
+def vasicek_spacing(n: int) -> int:
+    """Vasicek's default spacing ``m = round(sqrt(n) / 2)`` (at least 1) for ``n`` weights."""
+    return max(1, round(math.sqrt(n) / 2))
 
 
 def vasicek_entropy(w: torch.Tensor, m: int | None = None, *, presorted: bool = False) -> torch.Tensor:
@@ -79,7 +109,7 @@ def vasicek_entropy(w: torch.Tensor, m: int | None = None, *, presorted: bool = 
     n = x.numel()
     if n < 4:
         raise ValueError(f"the entropy estimate needs at least 4 weights, got {n}")
-    m = m or max(1, round(math.sqrt(n) / 2))
+    m = m or vasicek_spacing(n)
     if 2 * m > n:
         raise ValueError(f"the spacing m={m} needs at least {2 * m} weights, got {n}")
     # x[min(i + m, n - 1)] - x[max(i - m, 0)] for i = 0..n-1, as three slices (no gather)
@@ -106,14 +136,39 @@ def excess_kurtosis(w: torch.Tensor) -> float:
     return float((x ** 4).mean() / (x ** 2).mean() ** 2 - 3.0)
 
 
+class _NativeSharing(torch.autograd.Function):
+    """``(T(w), KL_N(w), KL_Lp(T(w)))`` of the paper kernel in one native call, with its analytic backward;
+    also returns the two permutations (the next call's warm start)."""
+
+    @staticmethod
+    def forward(ctx, w, alpha, hint_order, hint_perm2, m):
+        t, kl_gauss, kl_laplace, order, perm2, v, u = native.load("sharing").forward(
+            w.detach(), alpha.detach(), hint_order, hint_perm2, m)
+        ctx.save_for_backward(alpha, order, perm2, v, u)
+        ctx.m, ctx.shape = m, w.shape
+        ctx.mark_non_differentiable(order, perm2)
+        ctx.set_materialize_grads(False)
+        return t, kl_gauss, kl_laplace, order, perm2
+
+    @staticmethod
+    def backward(ctx, g_t, g_gauss, g_laplace, _order, _perm2):
+        alpha, order, perm2, v, u = ctx.saved_tensors
+        g_t = torch.empty(0, dtype=v.dtype) if g_t is None else g_t
+        grad_w, grad_alpha = native.load("sharing").backward(
+            g_t, 0.0 if g_gauss is None else float(g_gauss), 0.0 if g_laplace is None else float(g_laplace),
+            alpha, order, perm2, v, u, ctx.m)
+        return grad_w.view(ctx.shape), grad_alpha, None, None, None
+
+
 class TransformationKernel(nn.Module):
     """Eq. 6: flatten, sort, scale each of ``d`` equal segments of the sorted weights by ``alpha_i``,
     put the values back in place. Vectorised: one sort, one gather, one scatter; alphas start at 1.
 
-    :meth:`sorted_views` also returns the sorted pool and the sorted ``T(pool)``, which the KL
-    terms of Eq. 5 need: one call serves the Add view and both KL terms of a step (one sort of the
-    pool instead of four). It is cached per pool until the pool or the alphas change (their
-    version counters) or a backward pass has used it, so a step never sorts the same pool twice.
+    :meth:`with_kl` also returns Eq. 5's two KL terms (they need the sorted pool and the sorted
+    ``T(pool)``): one call serves the Add view and both KL terms of a step (one sort of the pool
+    instead of four; one native call on CPU). It is cached per pool until the pool or the alphas
+    change (their version counters) or a backward pass has used it, so a step never sorts the same
+    pool twice. :meth:`sorted_views` gives the sorted views themselves (the PyTorch path).
     """
 
     def __init__(self, num_segments: int = PAPER_SEGMENTS):
@@ -121,8 +176,9 @@ class TransformationKernel(nn.Module):
         check_positive(num_segments=num_segments)
         self.num_segments = num_segments
         self.alpha = nn.Parameter(torch.ones(num_segments))
-        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+        self._cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
         self._order_hint: torch.Tensor | None = None  # the last sort's permutation (see _sort)
+        self._perm2_hint: torch.Tensor | None = None  # the native path's permutation of the scaled values
 
     def segment_of_rank(self, n: int, device: torch.device | None = None) -> torch.Tensor:
         """Segment index of each rank ``0..n-1``: ``floor(rank * d / n)`` (segments of ``s = n / d`` weights)."""
@@ -150,24 +206,48 @@ class TransformationKernel(nn.Module):
     def _forget(self, *_) -> None:
         self._cache = None
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_cache": None, "_order_hint": None}  # copies and pickles carry no step state
+    def __getstate__(self) -> dict:  # copies and pickles carry no step state
+        return {**self.__dict__, "_cache": None, "_order_hint": None, "_perm2_hint": None}
 
-    def sorted_views(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w``, cached within a step."""
-        key = (id(w), w._version, self.alpha._version, torch.is_grad_enabled())
-        if self._cache is not None and self._cache[0] == key:
+    def _native(self, w: torch.Tensor) -> bool:
+        return w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64) and backend() == "native"
+
+    def _compute_with_kl(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(T(w), KL_N(w) + KL_Lp(T(w)))``: one native call, or the PyTorch path (:meth:`_compute`)."""
+        if not self._native(w):
+            t, pool_sorted, t_sorted = self._compute(w)
+            return t, gaussian_kl(pool_sorted, presorted=True) + laplace_kl(t_sorted, presorted=True)
+        n = w.numel()
+        hints = [h if h is not None and h.numel() == n else torch.empty(0, dtype=torch.int64)
+                 for h in (self._order_hint, self._perm2_hint)]
+        t, kl_gauss, kl_laplace, order, perm2 = _NativeSharing.apply(w, self.alpha, *hints, vasicek_spacing(n))
+        self._order_hint, self._perm2_hint = order, perm2
+        return t, kl_gauss + kl_laplace
+
+    def _cached(self, key: str, w: nn.Parameter, compute) -> tuple[torch.Tensor, ...]:
+        """``compute(w)`` for a parameter, cached within a step until ``w`` or the alphas change."""
+        stamp = (key, id(w), w._version, self.alpha._version, torch.is_grad_enabled())
+        if self._cache is not None and self._cache[0] == stamp:
             return self._cache[1]
-        out = self._compute(w)
+        out = compute(w)
         if torch.is_grad_enabled() and out[0].requires_grad:
             # a backward through the cached graph frees it: the next use must recompute
             out[0].register_hook(self._forget)
             out[1].register_hook(self._forget)
-        self._cache = (key, out)
+        self._cache = (stamp, out)
         return out
 
+    def sorted_views(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w`` (the PyTorch path), cached within a step."""
+        return self._cached("views", w, self._compute)
+
+    def with_kl(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(T(w), KL_N(w) + KL_Lp(T(w)))`` for a parameter ``w``, cached within a step: the Add view's
+        forward and Eq. 5's KL terms share one computation (one sort of the pool)."""
+        return self._cached("kl", w, self._compute_with_kl)
+
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        return self.sorted_views(w)[0] if isinstance(w, nn.Parameter) else self._compute(w)[0]
+        return self.with_kl(w)[0] if isinstance(w, nn.Parameter) else self._compute(w)[0]
 
 
 class ReleasedTransformationKernel(nn.Module):
@@ -203,8 +283,7 @@ def sharing_kl(pool: torch.Tensor, transform: nn.Module, kernel: str = "paper") 
     if kernel == "released":
         return KL_WEIGHT[kernel] * laplace_kl(transform(pool))
     if isinstance(transform, TransformationKernel) and isinstance(pool, nn.Parameter):
-        _, pool_sorted, t_sorted = transform.sorted_views(pool)  # shared with the Add view's forward
-        return KL_WEIGHT[kernel] * (gaussian_kl(pool_sorted, presorted=True) + laplace_kl(t_sorted, presorted=True))
+        return KL_WEIGHT[kernel] * transform.with_kl(pool)[1]  # shared with the Add view's forward
     return KL_WEIGHT[kernel] * (gaussian_kl(pool) + laplace_kl(transform(pool)))
 
 
