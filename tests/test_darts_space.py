@@ -1,7 +1,6 @@
 """The shift-oriented DARTS space (repro.spaces.darts) and its networks (repro.supernets.darts)."""
 from __future__ import annotations
 
-import matplotlib
 import pytest
 import torch
 from torch import nn
@@ -80,15 +79,6 @@ def test_evaluation_networks_run():
     assert net(torch.randn(2, 1, 16, 16)).shape == (2, 10)
     imagenet = nets.NetworkImageNet(c=8, num_classes=5, layers=3, domain="real").eval()
     assert imagenet(torch.randn(1, 3, 64, 64)).shape == (1, 5)
-
-
-def test_draw_cell_labels_every_edge():
-    matplotlib.use("Agg")
-    ax = nets.draw_cell(space.PAPER_GENOTYPES["cifar10"], "normal", title="CIFAR-10 normal")
-    texts = [t.get_text() for t in ax.texts]
-    assert texts.count("sep conv 3x3") == 5 and texts.count("skip connect") == 2
-    with pytest.raises(ValueError, match="normal, reduce"):
-        nets.draw_cell(space.PAPER_GENOTYPES["cifar10"], "reduction")
 
 
 def test_fixed_point_rounds_the_inputs_of_shift_convolutions():

@@ -10,7 +10,8 @@ holds no multiplication by a weight. ``domain="shift" | "real"`` switches all of
   weights and passes the mixing weights in.
 * :class:`NetworkCIFAR` / :class:`NetworkImageNet`: the evaluation networks built from a
   :class:`~repro.spaces.darts.Genotype` (CIFAR-style: 20 cells, C = 36; ImageNet-mobile: 14 cells, C = 46, Sec. 5.2).
-* :func:`draw_cell` draws a cell.
+
+Cells are drawn by :mod:`repro.experiments.bitshift.figures` (graphviz's ``dot``).
 """
 from __future__ import annotations
 
@@ -335,51 +336,3 @@ class NetworkImageNet(_EvalNetwork):
 
     def stem_states(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.stem(x)
-
-
-# ---------------------------------------------------------------- drawing
-
-def draw_cell(genotype: Genotype, kind: str = "normal", ax=None, title: str | None = None):
-    """Draw one cell of ``genotype``: inputs c_{k-2}, c_{k-1}, nodes 0..3, output c_{k}; every edge
-    labelled with its operation. Returns the axes."""
-    import matplotlib.pyplot as plt
-
-    if kind not in ("normal", "reduce"):
-        raise ValueError(f"unknown cell kind {kind!r}; valid: normal, reduce")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.6))
-    pos = {0: (0.0, 0.75), 1: (0.0, 0.25)}
-    pos.update({2 + k: (1.2 + 0.9 * k, 0.95 if k % 2 == 0 else 0.05) for k in range(STEPS)})
-    out = (STEPS + 0.8, 0.5)
-    colours = {"skip_connect": "tab:red", "max_pool_3x3": "tab:purple", "avg_pool_3x3": "tab:purple"}
-    ax.set_xlim(-0.4, STEPS + 1.2)
-    ax.set_ylim(-0.15, 1.15)
-    to_px, to_data = ax.transData.transform, ax.transData.inverted().transform
-    for e, (op, src) in enumerate(getattr(genotype, kind)):
-        dst = 2 + e // 2
-        bend = 0.15 if e % 2 else -0.15
-        colour = colours.get(op, "tab:blue")
-        ax.annotate("", xy=pos[dst], xytext=pos[src],
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2,
-                                    connectionstyle=f"arc3,rad={bend}", shrinkA=10, shrinkB=10))
-        # arc3 bends in display coordinates: control point = chord midpoint + rad x (dy, -dx) in pixels;
-        # the label sits on the quadratic Bezier curve, the two inputs of a node at different fractions
-        (x0, y0), (x1, y1) = to_px(pos[src]), to_px(pos[dst])
-        cx, cy = (x0 + x1) / 2 + bend * (y1 - y0), (y0 + y1) / 2 - bend * (x1 - x0)
-        t = 0.4 if e % 2 == 0 else 0.6
-        lx, ly = to_data(((1 - t) ** 2 * x0 + 2 * t * (1 - t) * cx + t ** 2 * x1,
-                          (1 - t) ** 2 * y0 + 2 * t * (1 - t) * cy + t ** 2 * y1))
-        ax.text(lx, ly, op.replace("_", " "), fontsize=5.5, ha="center", va="center", color=colour,
-                bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
-    for k in range(STEPS):
-        ax.annotate("", xy=out, xytext=pos[2 + k], arrowprops=dict(arrowstyle="-|>", color="0.6", lw=0.8,
-                                                                  shrinkA=12, shrinkB=12))
-    labels = {0: "c_{k-2}", 1: "c_{k-1}", **{2 + k: str(k) for k in range(STEPS)}}
-    for node, (x, y) in pos.items():
-        ax.text(x, y, f"${labels[node]}$" if node < 2 else labels[node], ha="center", va="center", fontsize=8,
-                bbox=dict(boxstyle="round", fc="#dff0d8" if node < 2 else "#d9edf7", ec="0.3"))
-    ax.text(*out, "$c_{k}$", ha="center", va="center", fontsize=8, bbox=dict(boxstyle="round", fc="#fcf8e3", ec="0.3"))
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=8)
-    return ax
