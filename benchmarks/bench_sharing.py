@@ -12,15 +12,13 @@ One intra-op thread. JSON to ``build/bench/sharing.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import statistics
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from common import summary, write
 from repro.spaces.shiftaddnas_cv import dims_for
 from repro.supernets.shiftaddnas_cv import CVSupernet
 
@@ -60,13 +58,11 @@ def main() -> None:
             t = _round(net, opt, configs, x, y)
             if r:  # round 0 is the warm-up
                 times[mode].append(t / args.steps)
-    out = {m: {"min_s": min(v), "median_s": statistics.median(v)} for m, v in times.items()}
+    out: dict = summary(times)
     out["overhead_min"] = out["heterogeneous"]["min_s"] / out["naive"]["min_s"] - 1
     out["overhead_median"] = out["heterogeneous"]["median_s"] / out["naive"]["median_s"] - 1
     out["args"] = vars(args)
-    path = Path("build/bench/sharing.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    write("sharing", out)
     for m in nets:
         print(f"{m:14s} step min {out[m]['min_s'] * 1e3:7.1f} ms  median {out[m]['median_s'] * 1e3:7.1f} ms")
     print(f"heterogeneous sharing overhead: {out['overhead_min']:+.1%} (min), {out['overhead_median']:+.1%} (median)")

@@ -27,17 +27,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import random
-import statistics
 import time
-from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from common import summary, write
 from repro.profiles import get_profile
 
 Step = Callable[[], None]
@@ -207,13 +205,11 @@ def main() -> None:
             loop()
             if r:
                 times[name].append((time.thread_time() - t0) / args.steps)
-    out: dict = {name: {"min_s": min(v), "median_s": statistics.median(v)} for name, v in times.items()}
+    out: dict = summary(times)
     out["ratios"] = {f"{a} / {b}": {"min": out[a]["min_s"] / out[b]["min_s"],
                                     "median": out[a]["median_s"] / out[b]["median_s"]} for a, b in PAIRS}
     out["args"] = vars(args)
-    path = Path("build/bench/studies.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    write("studies", out)
     for name in times:
         print(f"{name:34s} step min {out[name]['min_s'] * 1e3:8.1f} ms  median {out[name]['median_s'] * 1e3:8.1f} ms")
     for pair, r in out["ratios"].items():

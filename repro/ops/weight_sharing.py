@@ -168,7 +168,7 @@ class TransformationKernel(nn.Module):
     ``T(pool)``): one call serves the Add view and both KL terms of a step (one sort of the pool
     instead of four; one native call on CPU). It is cached per pool until the pool or the alphas
     change (their version counters) or a backward pass has used it, so a step never sorts the same
-    pool twice. :meth:`sorted_views` gives the sorted views themselves (the PyTorch path).
+    pool twice.
     """
 
     def __init__(self, num_segments: int = PAPER_SEGMENTS):
@@ -176,7 +176,7 @@ class TransformationKernel(nn.Module):
         check_positive(num_segments=num_segments)
         self.num_segments = num_segments
         self.alpha = nn.Parameter(torch.ones(num_segments))
-        self._cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
+        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
         self._order_hint: torch.Tensor | None = None  # the last sort's permutation (see _sort)
         self._perm2_hint: torch.Tensor | None = None  # the native path's permutation of the scaled values
 
@@ -224,27 +224,19 @@ class TransformationKernel(nn.Module):
         self._order_hint, self._perm2_hint = order, perm2
         return t, kl_gauss + kl_laplace
 
-    def _cached(self, key: str, w: nn.Parameter, compute) -> tuple[torch.Tensor, ...]:
-        """``compute(w)`` for a parameter, cached within a step until ``w`` or the alphas change."""
-        stamp = (key, id(w), w._version, self.alpha._version, torch.is_grad_enabled())
+    def with_kl(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(T(w), KL_N(w) + KL_Lp(T(w)))`` for a parameter ``w``, cached within a step until ``w`` or the
+        alphas change: the Add view's forward and Eq. 5's KL terms share one computation (one sort of the pool)."""
+        stamp = (id(w), w._version, self.alpha._version, torch.is_grad_enabled())
         if self._cache is not None and self._cache[0] == stamp:
             return self._cache[1]
-        out = compute(w)
+        out = self._compute_with_kl(w)
         if torch.is_grad_enabled() and out[0].requires_grad:
             # a backward through the cached graph frees it: the next use must recompute
             out[0].register_hook(self._forget)
             out[1].register_hook(self._forget)
         self._cache = (stamp, out)
         return out
-
-    def sorted_views(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(T(w), sort(w), sort(T(w)))`` for a parameter ``w`` (the PyTorch path), cached within a step."""
-        return self._cached("views", w, self._compute)
-
-    def with_kl(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(T(w), KL_N(w) + KL_Lp(T(w)))`` for a parameter ``w``, cached within a step: the Add view's
-        forward and Eq. 5's KL terms share one computation (one sort of the pool)."""
-        return self._cached("kl", w, self._compute_with_kl)
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         return self.with_kl(w)[0] if isinstance(w, nn.Parameter) else self._compute(w)[0]
