@@ -4,7 +4,7 @@ import torch
 
 from repro import evidence
 from repro.experiments.weight_distributions import claims, run, tables
-from repro.models.small_net import OPS, STUDIED
+from repro.models.small_net import OPS, STUDIED, SmallNet
 from repro.ops.weight_sharing import excess_kurtosis
 
 
@@ -99,3 +99,12 @@ def test_supernet_kernels_table_and_evidence():
         evidence.HOLDS
     with pytest.raises(ValueError, match="heterogeneous"):
         run.supernet_kernels(CVSupernet(dims_for("tiny"), "naive"))
+
+
+@pytest.mark.parametrize("size", [28, 27, 14, 13])
+def test_small_net_classifier_reads_the_flattened_map(size):
+    """The head's input is the whole feature map after two stride-2 layers (ceil(ceil(size / 2) / 2) squared)."""
+    side = -(-(-(-size // 2)) // 2)
+    net = SmallNet("conv", 4, image_size=size)
+    assert net.head.in_features == 16 * side * side
+    assert net(torch.zeros(2, 1, size, size)).shape == (2, 10)
