@@ -5,12 +5,21 @@
 to save its state as it goes: after an interruption the next call finds that state and resumes.
 An unreadable entry (truncated, empty, garbage) is named in a :class:`CorruptEntryWarning`, renamed to
 ``<name>.corrupt-<n>`` and recomputed, or resumed from the checkpoint before it.
+
+The code version of a step (:func:`code_version`) hashes the source file of ``compute`` and of every module
+of the same package it imports, transitively (top-level and function-level imports alike), plus the files a
+module names in ``CACHE_FILES`` (the native kernels' C++ sources): an edit anywhere a result can depend on
+recomputes it.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import importlib.util
 import inspect
 import json
+import sys
 import os
 import tempfile
 import warnings
@@ -88,10 +97,61 @@ def key_hash(key: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _spec_file(name: str) -> Path | None:
+    """The ``.py`` file of module ``name``, or None (not a module, e.g. an attribute ``pkg.mod.function``)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    origin = spec.origin if spec is not None else None
+    return Path(origin) if origin and origin.endswith(".py") else None
+
+
+def _imported(node: ast.AST, module: str, is_package: bool) -> list[str]:
+    """The modules of ``module``'s own top-level package one import statement may load (``from a import b``:
+    ``a.b`` if that is a module, else ``a``)."""
+    top = module.split(".")[0]
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names if alias.name.split(".")[0] == top]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:
+        package = module if is_package else module.rpartition(".")[0]
+        base = importlib.util.resolve_name("." * node.level + base, package)
+    if base.split(".")[0] != top:
+        return []
+    return [f"{base}.{alias.name}" if _spec_file(f"{base}.{alias.name}") else base for alias in node.names]
+
+
+@functools.lru_cache(maxsize=None)
+def _closure(module: str) -> tuple[Path, ...]:
+    """Source files of ``module`` and of every module of its top-level package it imports, transitively."""
+    files: dict[str, Path] = {}
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = None if name in files else _spec_file(name)
+        if path is None:
+            continue
+        files[name] = path
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            todo += _imported(node, name, path.name == "__init__.py")
+    extra = [Path(f) for name in files if name in sys.modules for f in getattr(sys.modules[name], "CACHE_FILES", ())]
+    return tuple(files[name] for name in sorted(files)) + tuple(sorted(set(extra)))
+
+
 def code_version(*objs: Any) -> str:
-    """Hash of the source files that define ``objs`` (functions, classes or modules)."""
+    """Hash of the source files that define ``objs`` (functions, classes or modules) and of what they import
+    from their own package, transitively (:func:`_closure`)."""
     h = hashlib.sha256()
     for obj in objs:
+        module = obj.__name__ if inspect.ismodule(obj) else getattr(obj, "__module__", None)
+        files = _closure(module) if module else ()
+        if files:
+            for path in files:
+                h.update(path.read_bytes())
+            continue
         try:
             h.update(Path(inspect.getsourcefile(obj)).read_bytes())
         except (TypeError, OSError):  # no source file (a notebook cell): its source text, never its address

@@ -106,6 +106,64 @@ def test_code_version_follows_the_source_of_a_notebook_cell():
     assert versions[0] == versions[1] != versions[2]
 
 
+def _package(root, name: str, files: dict[str, str]):
+    """Write package ``name`` under ``root`` with ``files`` (module name -> source)."""
+    pkg = root / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for module, source in files.items():
+        (pkg / f"{module}.py").write_text(source)
+    return pkg
+
+
+def test_code_version_follows_what_a_module_imports_from_its_package(tmp_path, monkeypatch):
+    """An edit to a module imported transitively (at the top or inside a function, absolutely or relatively)
+    changes the version; an edit to a module of the package that is not imported does not."""
+    pkg = _package(tmp_path, "cachepkg_imports", {
+        "a": "from cachepkg_imports import b\n\n\ndef compute(ckpt):\n    from .c import f\n    return b.g() + f()\n",
+        "b": "import cachepkg_imports.d\n\n\ndef g():\n    return 1\n",
+        "c": "def f():\n    return 2\n",
+        "d": "X = 1\n",
+        "unrelated": "Y = 1\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from cachepkg_imports import a
+
+    base = cache.code_version(a.compute)
+    assert cache.code_version(a) == base
+    versions = {}
+    for module in ("b", "c", "d", "unrelated"):
+        path = pkg / f"{module}.py"
+        original = path.read_text()
+        path.write_text(original + "# edited\n")
+        versions[module] = cache.code_version(a.compute)
+        path.write_text(original)
+    assert base not in (versions["b"], versions["c"], versions["d"])
+    assert versions["unrelated"] == base == cache.code_version(a.compute)
+
+
+def test_code_version_includes_the_files_a_module_names_in_cache_files(tmp_path, monkeypatch):
+    kernel = tmp_path / "kernel.cpp"
+    kernel.write_text("int f() { return 1; }\n")
+    _package(tmp_path, "cachepkg_native", {"native": f"CACHE_FILES = ({str(kernel)!r},)\n",
+                                           "op": "from cachepkg_native import native\n\n\ndef compute(ckpt):\n"
+                                                 "    return 1\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from cachepkg_native import op
+
+    before = cache.code_version(op.compute)
+    kernel.write_text("int f() { return 2; }\n")
+    assert cache.code_version(op.compute) != before
+
+
+def test_the_native_kernel_sources_are_part_of_the_adder_and_sharing_versions():
+    from repro.ops import native
+
+    for module in ("repro.ops.adder", "repro.ops.weight_sharing"):
+        files = cache._closure(module)
+        assert set(native.CACHE_FILES) <= set(files) and native.CACHE_FILES
+        assert {p.name for p in native.CACHE_FILES} == {"adder.cpp", "sharing.cpp"}
+
+
 def damage(path, how: str) -> None:
     """Truncate ``path`` to half its bytes, empty it, or overwrite it with garbage."""
     data = path.read_bytes()

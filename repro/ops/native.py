@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 
 CSRC = Path(__file__).with_name("csrc")
+CACHE_FILES = tuple(sorted(CSRC.glob("*.cpp")))  # part of every cached result's code version (repro.cache)
 
 
 def cpu_key() -> str:
