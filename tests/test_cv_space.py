@@ -71,8 +71,17 @@ def test_invalid_config_names_the_valid_choices(bad, names):
 
 
 def test_inconsistent_dims_are_rejected():
-    with pytest.raises(ValueError, match="resolution 28 != 14"):
+    with pytest.raises(ValueError, match=r"resolution 28 is not in \(14,\)"):
         CVSpaceDims(28, 1, 10, 2, (Stage(28, 8, (1,)),), heads=2)
+    with pytest.raises(ValueError, match=r"stage 1 resolution 4 is not in \(14, 7\)"):  # quartered
+        CVSpaceDims(28, 1, 10, 2, (Stage(14, 8, (1,)), Stage(4, 8, (1,))), heads=2)
+    CVSpaceDims(28, 1, 10, 2, (Stage(14, 8, (1,)), Stage(14, 8, (1,))), heads=2)  # kept (T1's last stage)
+    with pytest.raises(ValueError, match="expansion 4 must divide 6 channels"):
+        CVSpaceDims(28, 1, 10, 2, (Stage(14, 6, (1,)),), heads=1, block="bottleneck")
+    with pytest.raises(ValueError, match="valid: basic, bottleneck"):
+        CVSpaceDims(28, 1, 10, 2, (Stage(14, 8, (1,)),), heads=1, block="wide")
+    with pytest.raises(ValueError, match="ResNet stem has stride 4"):
+        CVSpaceDims(28, 1, 10, 2, (Stage(14, 8, (1,)),), heads=1, resnet_stem=True)
 
 
 def test_unknown_scale_names_the_valid_ones():

@@ -16,6 +16,10 @@ TINY = dims_for("tiny")
 # narrower than tiny, for the tests that run forward and backward passes
 MINI = CVSpaceDims(28, 1, 10, 2, tuple(Stage(r, 4, d) for r, d in zip((14, 7, 4, 2), ((1, 2), (1, 2), (1, 2), (1, 2, 3)))),
                    heads=2)
+# the same in the paper's block style: ResNet stem (stride 4: 56 -> 14), bottlenecks, 1x1 transitions
+MINI_BOTTLENECK = CVSpaceDims(56, 1, 10, 4, tuple(Stage(r, 8, d) for r, d in zip((14, 7, 4, 2),
+                                                                                  ((1, 2), (1, 2), (1, 2), (1, 2, 3)))),
+                              heads=1, block="bottleneck", resnet_stem=True)
 
 
 @pytest.fixture(autouse=True)
@@ -30,11 +34,12 @@ def _slots(dims):
     return [(st.channels, max(st.depths)) for st in dims.stages]
 
 
+@pytest.mark.parametrize("dims", [MINI, MINI_BOTTLENECK], ids=["basic", "bottleneck"])
 @pytest.mark.parametrize("sharing", ["heterogeneous", "naive", "none"])
-def test_active_subnet_equals_standalone_network_with_copied_weights(sharing):
+def test_active_subnet_equals_standalone_network_with_copied_weights(sharing, dims):
     torch.manual_seed(0)
-    net = CVSupernet(MINI, sharing)
-    x = torch.randn(4, 1, 28, 28)
+    net = CVSupernet(dims, sharing)
+    x = torch.randn(4, 1, dims.input_size, dims.input_size)
     # configs using every block type at every depth; train a step on each so BN stats and kernels move
     configs = [{"stages": [[0, 1], [2, 3], [3, 2], [1, 2, 0]]}, {"stages": [[2], [0], [1], [3]]}]
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
@@ -66,8 +71,9 @@ def test_paper_scale_supernet_builds_on_meta_and_heterogeneous_sharing_shrinks_i
     dims = dims_for("paper")
     with torch.device("meta"):
         none, hws = (count_params(CVSupernet(dims, m)) for m in ("none", "heterogeneous"))
-    pool = sum(d * 2 * 9 * c * c for c, d in _slots(dims))
-    assert none - hws == 2 * pool - sum(d * 2 * 200 for _, d in _slots(dims))
+    # per layer slot a bottleneck: 1x1 (c -> c/4), 3x3 (c/4 -> c/4), 1x1 (c/4 -> c), one pool each
+    pool = sum(d * (c * c // 4 + 9 * (c // 4) ** 2 + c * c // 4) for c, d in _slots(dims))
+    assert none - hws == 2 * pool - sum(d * 3 * 200 for _, d in _slots(dims))
 
 
 def test_analytic_macs_equal_the_counted_macs_of_built_subnets():
@@ -75,10 +81,26 @@ def test_analytic_macs_equal_the_counted_macs_of_built_subnets():
     rng = random.Random(0)
     paper = ShiftAddNASCVSpace("paper")
     cases = [(space, {"stages": [[0, 0], [0], [0, 1], [2, 3, 0]]})] + [(space, space.sample(rng)) for _ in range(3)]
-    for sp, cfg in cases + [(paper, PAPER_FIG8)]:
+    retrained = ShiftAddNASCVSpace(paper.dims.retrained())
+    bottleneck = ShiftAddNASCVSpace(MINI_BOTTLENECK)
+    cases += [(bottleneck, bottleneck.sample(rng)) for _ in range(3)] + [(bottleneck, {"stages": [[0, 1]] * 4})]
+    for sp, cfg in cases + [(paper, PAPER_FIG8), (retrained, PAPER_FIG8)]:
         with torch.device("meta"):  # on meta the attention matmuls are decomposed, so they are counted
             net = CVNet(sp.dims, cfg)
         assert sp.macs(cfg) == count(net, (1, sp.dims.in_channels, sp.dims.input_size, sp.dims.input_size)).macs
+
+
+def test_the_paper_subnet_retrained_is_table4s_t0_within_15_percent():
+    """Fig. 8's subnet at the released retraining's widths against Table 4's ShiftAddNAS-T0 row (published:
+    30M parameters, 3.7G MACs at 224x224), counted by the ops' own formulas."""
+    dims = dims_for("paper").retrained()
+    assert [st.channels for st in dims.stages] == [256, 512, 1024, 2048]
+    with torch.device("meta"):
+        net = CVNet(dims, PAPER_FIG8)
+        params, macs = count_params(net), count(net, (1, 3, 224, 224)).macs
+    assert abs(params / 30e6 - 1) < 0.15, params
+    assert abs(macs / 3.7e9 - 1) < 0.15, macs
+    assert [dims.attn_heads(st.channels) for st in dims.stages] == [1, 2, 4, 8]  # the released ResAtt heads
 
 
 def test_regularization_is_zero_without_heterogeneous_sharing_and_positive_with_it():

@@ -24,7 +24,9 @@ from torch import nn
 from repro import registry
 from repro.cost.counting import OpCounts, count
 from repro.cost.eyeriss import HardwareConfig, layers_cost
-from repro.cost.models import hybrid, resnet, transformer, vit
+from repro.cost.models import resnet, transformer, vit
+from repro.spaces.shiftaddnas_cv import PAPER_FIG8, dims_for
+from repro.supernets.shiftaddnas_cv import CVNet
 
 KIND = "zoo"
 IMAGE = (1, 3, 224, 224)
@@ -121,7 +123,8 @@ HAT = Conventions(note="HAT: no embeddings or output projection; 30 source + 30 
 #: The same convention on the ShiftAddNAS NLP networks (repro.supernets.shiftaddnas_nlp): module names left out.
 HAT_EXCLUDE = ("embed_tokens", "output_projection")
 MULT_FREE = Conventions(note="first conv and classifier stay multiplications (as in the AdderNet / DeepShift papers)")
-OUR_READING = Conventions(note="our reading of the released encoding (repro.cost.models.hybrid)")
+OUR_READING = Conventions(note="the Fig. 8 encoding built from our CV supernet's blocks at the released retraining's "
+                                "widths (repro.spaces.shiftaddnas_cv, repro.supernets.shiftaddnas_cv)")
 MOBILE = "ImageNet-mobile, bit-shift domain: 14 cells, C=46"
 
 
@@ -195,21 +198,36 @@ def autoformer_base(resolution: int | None) -> nn.Module:
     return vit.VisionTransformer(vit.AUTOFORMER_BASE, resolution or 224)
 
 
+def _paper_cv_net(config: dict = PAPER_FIG8, depths: tuple[int, ...] | None = None,
+                  last_downsample: bool = True) -> nn.Module:
+    """A network of the paper-scale CV space at the retraining widths (:meth:`CVSpaceDims.retrained`):
+    ``depths`` fixes one depth per stage (for a network outside the space's choices); without
+    ``last_downsample`` the last stage keeps the resolution before it (BossNAS's T1)."""
+    dims = dims_for("paper").retrained()
+    stages = dims.stages
+    if depths is not None:
+        stages = tuple(replace(st, depths=(d,)) for st, d in zip(stages, depths))
+    if not last_downsample:
+        stages = stages[:-1] + (replace(stages[-1], resolution=stages[-2].resolution),)
+    return CVNet(replace(dims, stages=stages), config)
+
+
 @register_model("shiftaddnas-t0", conventions=OUR_READING)
 def shiftaddnas_t0(resolution: int | None) -> nn.Module:
-    return hybrid.HybridNet()
+    return _paper_cv_net()
 
 
 @register_model("shiftaddnas-t1", conventions=OUR_READING)
 def shiftaddnas_t1(resolution: int | None) -> nn.Module:
-    return hybrid.HybridNet(last_downsample=False)
+    return _paper_cv_net(last_downsample=False)
 
 
 @register_model("botnet-50", conventions=Conventions(
-    note="BoTNet-50 (Srinivas et al. 2021): ResNet-50 with self-attention in the last stage; "
-         "a depthwise-conv position encoding stands in for relative position logits"))
+    note="BoTNet-50 (Srinivas et al. 2021): ResNet-50's depths and widths in our CV supernet's bottleneck blocks, "
+         "self-attention (64-dim heads) in the last stage; a depthwise-conv position encoding stands in for "
+         "relative position logits"))
 def botnet_50(resolution: int | None) -> nn.Module:
-    return hybrid.HybridNet(hybrid.BOTNET50_ENCODING)
+    return _paper_cv_net({"stages": [[1] * 3, [1] * 4, [1] * 6, [0] * 3]}, depths=(3, 4, 6, 3))
 
 
 @register_model("shiftnas-imagenet", conventions=Conventions(note=f"{MOBILE}, the CIFAR-10 cell of bit-shift Table 5"))

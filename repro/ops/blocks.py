@@ -34,24 +34,28 @@ def time_windows(x: torch.Tensor, kernel_size: int, causal: bool = False) -> tor
 
 
 class LocalBranch(nn.Module):
-    """A Conv / Shift / Add operator followed by a BatchNorm, on 2-D maps (``dims=2``) or 1-D tokens (``dims=1``)."""
+    """A Conv / Shift / Add operator followed by a BatchNorm, on 2-D maps (``dims=2``) or 1-D tokens (``dims=1``).
+    On maps ``out_channels`` (default ``channels``) may differ from the input's (a bottleneck's 1x1 layers)."""
 
     def __init__(self, op: str, channels: int, kernel_size: int = 3, dims: int = 2, causal: bool = False,
-                 shift_mode: str = "q"):
+                 shift_mode: str = "q", out_channels: int | None = None):
         super().__init__()
         check_choice("local op", op, LOCAL_OPS)
         check_choice("dims", dims, (1, 2))
-        check_positive(channels=channels, kernel_size=kernel_size)
+        out = channels if out_channels is None else out_channels
+        check_positive(channels=channels, kernel_size=kernel_size, out_channels=out)
         self.op, self.channels, self.kernel_size, self.dims, self.causal = op, channels, kernel_size, dims, causal
         if dims == 2:
             if causal:
                 raise ValueError("causal applies to 1-D token sequences only (dims=1)")
             pad = kernel_size // 2
-            self.layer = {"conv": lambda: nn.Conv2d(channels, channels, kernel_size, padding=pad, bias=False),
-                          "shift": lambda: ShiftConv2d(channels, channels, kernel_size, padding=pad, mode=shift_mode),
-                          "add": lambda: Adder2d(channels, channels, kernel_size, padding=pad)}[op]()
-            self.norm = nn.BatchNorm2d(channels)
+            self.layer = {"conv": lambda: nn.Conv2d(channels, out, kernel_size, padding=pad, bias=False),
+                          "shift": lambda: ShiftConv2d(channels, out, kernel_size, padding=pad, mode=shift_mode),
+                          "add": lambda: Adder2d(channels, out, kernel_size, padding=pad)}[op]()
+            self.norm = nn.BatchNorm2d(out)
         else:
+            if out != channels:
+                raise ValueError("out_channels applies to 2-D maps only (dims=2)")
             width = kernel_size * channels
             self.layer = {"conv": lambda: nn.Linear(width, channels, bias=False),
                           "shift": lambda: ShiftLinear(width, channels, bias=False, mode=shift_mode),

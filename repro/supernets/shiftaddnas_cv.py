@@ -1,18 +1,24 @@
 """The ShiftAddNAS CV supernet (Sec. 3.1, Fig. 2b) and the standalone network of one of its subnets.
 
 Layout (dimensions from :class:`repro.spaces.shiftaddnas_cv.CVSpaceDims`): a stem, then one stage per
-resolution; every stage after the first opens with a fixed stride-2 3x3 transition (the resolution
-halves), then holds ``depth`` searchable layers. Each layer is one of four residual blocks:
+resolution; every stage after the first opens with a fixed transition (stride 2 where the resolution
+halves), then holds ``depth`` searchable layers. Each layer is one of four residual blocks, in the
+space's block style (``dims.block``; paper scale: bottleneck, the reduced scales: basic):
 
-* **Attn**: depthwise-3x3 position encoding (Sec. 4.1, after BossNAS), multi-head self-attention and
-  a two-layer MLP, each with a residual (Sec. 3.1);
-* **Conv / Add / Shift**: a ResNet basic block ``relu(x + BN(op(relu(BN(op(x))))))`` whose two 3x3
-  layers are convolutions, AdderNet layers or DeepShift-Q layers, each followed by its own BatchNorm.
+* **Attn**: depthwise-3x3 position encoding (Sec. 4.1, after BossNAS) and multi-head self-attention,
+  then (basic) a two-layer MLP, each with a residual (Sec. 3.1); (bottleneck) between a 1x1 reduction
+  and a 1x1 expansion, as BoTNet and the released ``ResAtt``;
+* **Conv / Add / Shift**: a ResNet block ``relu(x + BN(op(... relu(BN(op(x))))))`` whose layers
+  (basic: two 3x3; bottleneck: 1x1, 3x3, 1x1) are convolutions, AdderNet layers or DeepShift-Q layers,
+  each followed by its own BatchNorm.
+
+Transitions: a 3x3 stride-2 convolution (basic), or a 2x2 average pool and a 1x1 projection (bottleneck,
+the released ``avg_down`` path); after a ResNet stem a 1x1 projection to the first stage's width.
 
 Weight sharing (Sec. 3.2.2) of the Conv / Add / Shift candidates of a layer, through
 :class:`repro.ops.weight_sharing.SharedConv2d`, ``sharing=``:
 
-* ``"heterogeneous"``: one weight pool per 3x3 position serves all three; Conv uses it as is, Shift
+* ``"heterogeneous"``: one weight pool per layer position serves all three; Conv uses it as is, Shift
   rounds it to powers of two, Add uses it through a learnable transformation kernel T (Eq. 6); the
   KL terms of Eq. (5) (pool vs N(0, 1), T(pool) vs Laplace(0, 1)) of the active layers' pools are
   returned by :meth:`CVSupernet.regularization_loss`;
@@ -41,7 +47,7 @@ LOCAL_BLOCKS = ("Conv", "Add", "Shift")
 
 
 class AttnBlock(nn.Module):
-    """Attn block: ``x += Attn(BN(x))`` (depthwise-conv position encoding inside), ``x += MLP(BN(x))``."""
+    """Attn block (basic): ``x += Attn(BN(x))`` (depthwise-conv position encoding inside), ``x += MLP(BN(x))``."""
 
     def __init__(self, channels: int, heads: int, mlp_ratio: int):
         super().__init__()
@@ -55,15 +61,57 @@ class AttnBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class LocalBlock(nn.Module):
-    """A standalone Conv / Add / Shift residual basic block: ``relu(x + b2(relu(b1(x))))``, b = 3x3 op + BN."""
+class AttnBottleneck(nn.Module):
+    """Attn block (bottleneck): ``y = relu(BN(1x1(x)))``, ``y += Attn(BN(y))``, ``relu(x + BN(1x1(relu(BN(y)))))``."""
 
-    def __init__(self, block: str, channels: int):
+    def __init__(self, channels: int, width: int, heads: int):
         super().__init__()
-        self.branch1, self.branch2 = LocalBranch(block.lower(), channels), LocalBranch(block.lower(), channels)
+        self.reduce = nn.Sequential(nn.Conv2d(channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        self.norm = nn.BatchNorm2d(width)
+        self.attn = Attention2d(width, heads)
+        self.expand = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 1, bias=False),
+                                    nn.BatchNorm2d(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x + self.branch2(F.relu(self.branch1(x))))
+        y = self.reduce(x)
+        return F.relu(x + self.expand(y + self.attn(self.norm(y))))
+
+
+def attn_block(dims: CVSpaceDims, channels: int) -> nn.Module:
+    """The Attn candidate of a stage of ``channels`` in the space's block style."""
+    if dims.block == "bottleneck":
+        return AttnBottleneck(channels, dims.attn_width(channels), dims.attn_heads(channels))
+    return AttnBlock(channels, dims.attn_heads(channels), dims.mlp_ratio)
+
+
+def residual(x: torch.Tensor, layers: list) -> torch.Tensor:
+    """``relu(x + f_n(relu(... relu(f_1(x)))))``: a ResNet block of the layers ``f_i`` (each op + BN)."""
+    h = x
+    for i, layer in enumerate(layers):
+        h = layer(h) if i == len(layers) - 1 else F.relu(layer(h))
+    return F.relu(x + h)
+
+
+class LocalBlock(nn.Module):
+    """A standalone Conv / Add / Shift residual block: one :class:`LocalBranch` (op + BN) per layer of
+    :meth:`CVSpaceDims.local_layers`."""
+
+    def __init__(self, block: str, dims: CVSpaceDims, channels: int):
+        super().__init__()
+        self.branches = nn.ModuleList(LocalBranch(block.lower(), cin, k, out_channels=cout)
+                                      for cin, cout, k in dims.local_layers(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return residual(x, list(self.branches))
+
+
+def _transition(dims: CVSpaceDims, cin: int, cout: int, stride: int) -> nn.Module:
+    """A change of width (and of resolution with ``stride`` 2) between stem or stages, + BN + ReLU."""
+    if dims.block == "basic":
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout),
+                             nn.ReLU())
+    pool = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False) if stride == 2 else nn.Identity()
+    return nn.Sequential(pool, nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
 
 
 class _Backbone(nn.Module):
@@ -72,18 +120,21 @@ class _Backbone(nn.Module):
     def __init__(self, dims: CVSpaceDims):
         super().__init__()
         self.dims = dims
-        c0 = dims.stages[0].channels
-        stem = (nn.Conv2d(dims.in_channels, c0, dims.stem_stride, stride=dims.stem_stride, bias=False)
-                if dims.stem_stride > 1 else nn.Conv2d(dims.in_channels, c0, 3, padding=1, bias=False))
-        self.stem = nn.Sequential(stem, nn.BatchNorm2d(c0), nn.ReLU())
-        self.transitions = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(a.channels, b.channels, 3, stride=2, padding=1, bias=False),
-                          nn.BatchNorm2d(b.channels), nn.ReLU())
-            for a, b in zip(dims.stages[:-1], dims.stages[1:]))
+        c0, stem_out = dims.stages[0].channels, dims.stem_channels
+        if dims.resnet_stem:
+            self.stem = nn.Sequential(nn.Conv2d(dims.in_channels, stem_out, 7, stride=2, padding=3, bias=False),
+                                      nn.BatchNorm2d(stem_out), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1))
+        else:
+            stem = (nn.Conv2d(dims.in_channels, c0, dims.stem_stride, stride=dims.stem_stride, bias=False)
+                    if dims.stem_stride > 1 else nn.Conv2d(dims.in_channels, c0, 3, padding=1, bias=False))
+            self.stem = nn.Sequential(stem, nn.BatchNorm2d(c0), nn.ReLU())
+        self.entry = _transition(dims, stem_out, c0, 1) if stem_out != c0 else nn.Identity()
+        self.transitions = nn.ModuleList(_transition(dims, a.channels, b.channels, 1 if a.resolution == b.resolution else 2)
+                                         for a, b in zip(dims.stages[:-1], dims.stages[1:]))
         self.head = nn.Linear(dims.stages[-1].channels, dims.num_classes)
 
     def _forward(self, x: torch.Tensor, stages: list[list[nn.Module]]) -> torch.Tensor:
-        x = self.stem(x)
+        x = self.entry(self.stem(x))
         for i, blocks in enumerate(stages):
             if i:
                 x = self.transitions[i - 1](x)
@@ -100,8 +151,8 @@ class CVNet(_Backbone):
         ShiftAddNASCVSpace(dims).validate(config)
         self.config = config
         self.stages = nn.ModuleList(
-            nn.ModuleList(AttnBlock(st.channels, dims.heads, dims.mlp_ratio) if BLOCK_TYPES[t] == "Attn"
-                          else LocalBlock(BLOCK_TYPES[t], st.channels) for t in layers)
+            nn.ModuleList(attn_block(dims, st.channels) if BLOCK_TYPES[t] == "Attn"
+                          else LocalBlock(BLOCK_TYPES[t], dims, st.channels) for t in layers)
             for st, layers in zip(dims.stages, config["stages"]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -109,33 +160,34 @@ class CVNet(_Backbone):
 
 
 class SharedLocal(nn.Module):
-    """The Conv / Add / Shift candidates of one supernet layer: two :class:`SharedConv2d` (one pool each
-    in the sharing modes) and a BatchNorm per candidate and position."""
+    """The Conv / Add / Shift candidates of one supernet layer: one :class:`SharedConv2d` per layer
+    position (one pool each in the sharing modes) and a BatchNorm per candidate and position."""
 
-    def __init__(self, channels: int, sharing: str):
+    def __init__(self, dims: CVSpaceDims, channels: int, sharing: str):
         super().__init__()
-        self.convs = nn.ModuleList(SharedConv2d(channels, channels, 3, padding=1, sharing=sharing) for _ in range(2))
-        self.norms = nn.ModuleDict({b: nn.ModuleList([nn.BatchNorm2d(channels), nn.BatchNorm2d(channels)])
+        shapes = dims.local_layers(channels)
+        self.convs = nn.ModuleList(SharedConv2d(cin, cout, k, padding=k // 2, sharing=sharing)
+                                   for cin, cout, k in shapes)
+        self.norms = nn.ModuleDict({b: nn.ModuleList(nn.BatchNorm2d(cout) for _, cout, _ in shapes)
                                     for b in LOCAL_BLOCKS})
 
     def forward(self, x: torch.Tensor, block: str) -> torch.Tensor:
-        (conv1, conv2), (bn1, bn2) = self.convs, self.norms[block]
-        conv1.set_op(block.lower())
-        conv2.set_op(block.lower())
-        return F.relu(x + bn2(conv2(F.relu(bn1(conv1(x))))))
+        for conv in self.convs:
+            conv.set_op(block.lower())
+        return residual(x, [lambda h, conv=conv, bn=bn: bn(conv(h)) for conv, bn in zip(self.convs, self.norms[block])])
 
     def regularization_loss(self) -> torch.Tensor:
         """Eq. (5) for this layer's pools (zero unless heterogeneous sharing)."""
-        return self.convs[0].regularization_loss() + self.convs[1].regularization_loss()
+        return sum(conv.regularization_loss() for conv in self.convs)
 
 
 class SuperLayer(nn.Module):
     """One searchable layer: the Attn candidate and the (shared) Conv / Add / Shift candidates."""
 
-    def __init__(self, channels: int, heads: int, mlp_ratio: int, sharing: str):
+    def __init__(self, dims: CVSpaceDims, channels: int, sharing: str):
         super().__init__()
-        self.attn = AttnBlock(channels, heads, mlp_ratio)
-        self.local = SharedLocal(channels, sharing)
+        self.attn = attn_block(dims, channels)
+        self.local = SharedLocal(dims, channels, sharing)
 
     def forward(self, x: torch.Tensor, block: str) -> torch.Tensor:
         return self.attn(x) if block == "Attn" else self.local(x, block)
@@ -151,7 +203,7 @@ class CVSupernet(_Backbone, Supernet):
         self.space = ShiftAddNASCVSpace(dims)
         self.sharing = sharing
         self.layers = nn.ModuleList(
-            nn.ModuleList(SuperLayer(st.channels, dims.heads, dims.mlp_ratio, sharing) for _ in range(max(st.depths)))
+            nn.ModuleList(SuperLayer(dims, st.channels, sharing) for _ in range(max(st.depths)))
             for st in dims.stages)
         self.active: Config = {"stages": [[1] * max(st.depths) for st in dims.stages]}
 
@@ -182,7 +234,7 @@ class CVSupernet(_Backbone, Supernet):
     def export(self, config: Config) -> CVNet:
         """A :class:`CVNet` of ``config`` holding this supernet's weights (same outputs)."""
         net = CVNet(self.dims, config)
-        for name in ("stem", "transitions", "head"):
+        for name in ("stem", "entry", "transitions", "head"):
             getattr(net, name).load_state_dict(getattr(self, name).state_dict())
         for blocks, layers, codes in zip(net.stages, self.layers, config["stages"]):
             for block, layer, code in zip(blocks, layers, codes):
@@ -190,8 +242,7 @@ class CVSupernet(_Backbone, Supernet):
                 if kind == "Attn":
                     block.load_state_dict(layer.attn.state_dict())
                     continue
-                for branch, conv, bn in zip((block.branch1, block.branch2), layer.local.convs,
-                                            layer.local.norms[kind]):
+                for branch, conv, bn in zip(block.branches, layer.local.convs, layer.local.norms[kind]):
                     branch.layer.weight.copy_(conv.view(kind.lower()))
                     branch.norm.load_state_dict(bn.state_dict())
         return net

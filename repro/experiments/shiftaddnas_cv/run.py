@@ -247,7 +247,7 @@ def train_standalone(exp: CVExperiment, config: Config, seed: int | None = None)
 
 def _meta_net(scale: str, config: Config) -> CVNet:
     with torch.device("meta"):  # no memory, and the attention matmuls are decomposed so they are counted
-        return CVNet(dims_for(scale), config)
+        return CVNet(dims_for(scale).retrained(), config)
 
 
 def _input_shape(scale: str) -> tuple[int, int, int, int]:
@@ -257,7 +257,9 @@ def _input_shape(scale: str) -> tuple[int, int, int, int]:
 
 @single_threaded
 def subnet_cost(scale: str, config: Config, bits: int = 32) -> dict:
-    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model)."""
+    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model), as the
+    network it is retrained as (:meth:`CVSpaceDims.retrained`: at paper scale the released retraining's
+    widths, twice the search supernet's; the reduced scales retrain at the supernet's widths)."""
     net = _meta_net(scale, config)
     c = count(net, _input_shape(scale))
     hw = network_cost(net, _input_shape(scale), bits=bits)
