@@ -198,17 +198,6 @@ def test_mixup_mixes_images_and_labels_with_one_lambda():
     assert torch.allclose(mixed, lam * x + (1 - lam) * x.flip(0), atol=1e-5)
 
 
-def test_ema_averages_weights_with_the_decay():
-    model = torch.nn.Linear(2, 1)
-    assert vision.ema(model).decay == 0.99996
-    avg = vision.ema(model, decay=0.75)
-    before = model.weight.detach().clone()
-    with torch.no_grad():
-        model.weight.add_(4.0)
-    avg.update(model)
-    assert torch.allclose(avg.module.weight, 0.75 * before + 0.25 * (before + 4.0))
-
-
 def test_wmt14_fake_reads_back(tmp_path):
     from repro.data import wmt
 

@@ -1,12 +1,13 @@
 """Image input pipelines of the ``paper`` profile: ImageNet and CIFAR through torchvision, DeiT's
-augmentation, Mixup/CutMix and weight EMA through timm, and an endless, epoch-seeded batch stream.
+augmentation and Mixup/CutMix through timm, and an endless, epoch-seeded batch stream (weight EMA:
+:mod:`repro.train.ema`).
 
 * :func:`imagenet_dataset`: ``torchvision.datasets.ImageFolder`` over ``<root>/train`` or
   ``<root>/val`` (:func:`repro.data.imagenet.find_root`); training with DeiT's recipe (Touvron et
   al. 2021, the recipe AutoFormer's released code trains ViT supernets with) or a basic one.
 * :func:`cifar_dataset`: ``torchvision.datasets.CIFAR10`` / ``CIFAR100`` with DARTS' augmentation
   (Liu et al. 2019, ``utils._data_transforms_cifar10`` of the released code), Cutout optional.
-* :func:`mixup_fn`, :func:`ema`: DeiT's Mixup/CutMix/label smoothing and model EMA, from timm.
+* :func:`mixup_fn`: DeiT's Mixup/CutMix/label smoothing, from timm.
 * :class:`LoaderConfig`, :func:`batch_stream`: a factory of endless batch iterators whose epoch
   ``e`` visits the data in an order that is a pure function of ``(seed, e)``, so a resumed run
   that skips the consumed batches (:func:`repro.train.engine.run`) sees the same data.
@@ -22,10 +23,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import timm.data
-import timm.utils
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision import datasets
 from torchvision.transforms import InterpolationMode, v2
@@ -151,13 +150,6 @@ def mixup_fn(num_classes: int, mixup: float = 0.8, cutmix: float = 1.0,
     the two per batch with probability 0.5): ``mix(images, labels)`` -> mixed images, soft labels."""
     return timm.data.Mixup(mixup_alpha=mixup, cutmix_alpha=cutmix, label_smoothing=label_smoothing,
                            num_classes=num_classes)
-
-
-def ema(model: nn.Module, decay: float = 0.99996) -> nn.Module:
-    """An exponential moving average of ``model``'s weights (DeiT's --model-ema-decay 0.99996):
-    call ``.update(model)`` after each optimiser step and evaluate ``.module``."""
-    cls = getattr(timm.utils, "ModelEmaV3", timm.utils.ModelEmaV2)
-    return cls(model, decay=decay)
 
 
 @dataclass(frozen=True)

@@ -175,7 +175,7 @@ def cv_supernet(profile: Profile, options: TrainOptions, folder: Path) -> dict:
 def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
     from repro.experiments.shiftaddnas_cv import run as cv
     from repro.spaces.shiftaddnas_cv import PAPER_FIG8
-    from repro.supernets.shiftaddnas_cv import CVNet
+    from repro.train.ema import EmaHook
     from repro.train.one_shot import train_steps
 
     exp = cv.CVExperiment.from_profile(profile)
@@ -185,18 +185,22 @@ def cv_retrain(profile: Profile, options: TrainOptions, folder: Path) -> dict:
         return PAPER_FIG8 if exp.scale == "paper" else space.sample(random.Random(profile.seed))
     config = _read_arch(options, folder, "shiftaddnas-cv", exp.scale, default)
     torch.manual_seed(profile.seed)
-    net = CVNet(space.dims, config)
+    net = cv.standalone_net(exp.scale, config)
     batches, loss = _cv_data(profile)
     steps = exp.standalone_steps
+    decay = profile.supernet.ema_decay
+    ema = [EmaHook(net, decay)] if decay else []
     res = train_steps(net, batches, loss, steps=steps, lr=exp.lr, warmup_steps=max(1, steps // 10),
                       weight_decay=exp.weight_decay, seed=profile.seed, desc=f"CV retrain [{profile.name}]",
-                      ckpt_every=max(10, steps // 100), **_run(options, folder, profile.supernet.gpus))
+                      ckpt_every=max(10, steps // 100), hooks=ema, **_run(options, folder, profile.supernet.gpus))
     scores = {}
     if res.steps == steps and distributed.is_main():  # finished: top-1 on the held-out test images
         from repro.train.basic import evaluate
 
-        scores = {"test_acc": evaluate(net.eval(), _loader(_cv_test(profile), 256, profile, shuffle=False,
-                                                           drop_last=False))["acc"]}
+        test = _loader(_cv_test(profile), 256, profile, shuffle=False, drop_last=False)
+        scores = {"test_acc": evaluate(net.eval(), test)["acc"]}  # the raw weights, as the released evaluation
+        if ema:
+            scores["test_acc_ema"] = evaluate(ema[0].module.eval(), test)["acc"]
     return _summary(res, **scores)
 
 

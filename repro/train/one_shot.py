@@ -18,7 +18,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -68,7 +68,8 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
                 ckpt_every: int = 50, seed: int = 0, desc: str = "",
                 before_step: Callable[[int], None] | None = None, device: str = "auto",
                 grad_clip: float | None = None, accumulate: int = 1, stop_at: int | None = None,
-                metrics: Path | None = None, param_groups: list[dict[str, Any]] | None = None) -> OneShotResult:
+                metrics: Path | None = None, param_groups: list[dict[str, Any]] | None = None,
+                hooks: Sequence[engine.Hook] = ()) -> OneShotResult:
     """Train ``model`` for ``steps`` steps (AdamW, warmup + cosine) on the engine, resumable through ``ckpt``.
 
     ``param_groups``: the optimiser's groups (default: every parameter at ``lr`` and ``weight_decay``); a
@@ -77,7 +78,8 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
     ``before_step(step)`` runs before each forward (one-shot training samples the subnet there).
     ``batches`` is an iterable or a factory of iterators; with a factory a resumed run skips the
     batches already consumed, so it sees exactly the data of an uninterrupted run. ``device``,
-    ``accumulate``, ``stop_at`` (``--max-steps``) and ``metrics`` are the engine's (:class:`engine.RunConfig`).
+    ``accumulate``, ``stop_at`` (``--max-steps``) and ``metrics`` are the engine's (:class:`engine.RunConfig`);
+    ``hooks`` run after the schedule's (e.g. :class:`repro.train.ema.EmaHook`).
     """
     if steps < 1 or lr <= 0 or warmup_steps < 0 or ckpt_every < 1:
         raise ValueError(f"need steps >= 1, lr > 0, warmup_steps >= 0, ckpt_every >= 1; got "
@@ -86,7 +88,7 @@ def train_steps(model: nn.Module, batches: Batches, loss_fn: LossFn, *, steps: i
     cfg = engine.RunConfig(steps=steps, device=device, grad_clip=grad_clip, accumulate=accumulate,
                            ckpt_every=ckpt_every, seed=seed, desc=desc or "train", stop_at=stop_at)
     res = engine.run(model, optimizer, batches, loss_fn, cfg, ckpt=ckpt, metrics=metrics,
-                     hooks=[_WarmupCosine(optimizer, steps, warmup_steps, before_step)])
+                     hooks=[_WarmupCosine(optimizer, steps, warmup_steps, before_step), *hooks])
     return OneShotResult(losses=res.losses, wall_clock_s=res.wall_clock_s, steps=res.steps)
 
 

@@ -232,7 +232,7 @@ def train_standalone(exp: CVExperiment, config: Config, seed: int | None = None)
 
     def compute(ckpt: cache.Checkpoint) -> dict:
         torch.manual_seed(seed)
-        net = CVNet(dims_for(exp.scale), config)
+        net = standalone_net(exp.scale, config)
         train, val, test = splits(exp)
         res = train_steps(net, lambda: batches(train, exp.batch_size, seed), classification_loss,
                           steps=exp.standalone_steps, lr=exp.lr, warmup_steps=max(1, exp.standalone_steps // 10),
@@ -245,9 +245,16 @@ def train_standalone(exp: CVExperiment, config: Config, seed: int | None = None)
     return cache.cached("cv-standalone", {"exp": asdict(exp), "config": config, "seed": seed}, compute, code=_CODE)
 
 
+def standalone_net(scale: str, config: Config) -> CVNet:
+    """A searched subnet as the network it is retrained, costed and timed as (:meth:`CVSpaceDims.retrained`:
+    at paper scale the released retraining's widths, twice the search supernet's; the reduced scales retrain
+    at the supernet's widths)."""
+    return CVNet(dims_for(scale).retrained(), config)
+
+
 def _meta_net(scale: str, config: Config) -> CVNet:
     with torch.device("meta"):  # no memory, and the attention matmuls are decomposed so they are counted
-        return CVNet(dims_for(scale).retrained(), config)
+        return standalone_net(scale, config)
 
 
 def _input_shape(scale: str) -> tuple[int, int, int, int]:
@@ -257,9 +264,8 @@ def _input_shape(scale: str) -> tuple[int, int, int, int]:
 
 @single_threaded
 def subnet_cost(scale: str, config: Config, bits: int = 32) -> dict:
-    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model), as the
-    network it is retrained as (:meth:`CVSpaceDims.retrained`: at paper scale the released retraining's
-    widths, twice the search supernet's; the reduced scales retrain at the supernet's widths)."""
+    """Params, MACs, #Mult / #Add / #Shift, energy (mJ) and latency (ms) of a subnet (cost model), as
+    :func:`standalone_net`."""
     net = _meta_net(scale, config)
     c = count(net, _input_shape(scale))
     hw = network_cost(net, _input_shape(scale), bits=bits)
@@ -415,7 +421,7 @@ def latency_predictor_check(exp: CVExperiment, held_out: float = 0.2) -> dict:
 def _measured_ms(exp: CVExperiment, config: Config, repeats: int) -> float:
     """The subnet built standalone (seeded weights) and its forward pass timed at batch 1 (:mod:`.measured`)."""
     torch.manual_seed(exp.seed)
-    return measured.latency_ms(CVNet(dims_for(exp.scale), config), _input_shape(exp.scale), repeats)
+    return measured.latency_ms(standalone_net(exp.scale, config), _input_shape(exp.scale), repeats)
 
 
 @single_threaded
