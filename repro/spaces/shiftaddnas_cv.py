@@ -20,7 +20,7 @@ released models (``CV/retraining_hybrid/boss_models.py``: timm ResNet bottleneck
 released *search* supernet (``hytra_supernet_ws_dist.py``); the released retraining builds the searched
 subnet at twice these widths (ResNet-50's, outputs 256 ... 2048: ``CVSpaceDims.retrain_width``,
 :meth:`CVSpaceDims.retrained`), and at those the subnet of Fig. 8 is the network of Table 4 (30M
-parameters, 3.7G MACs, reproduced within 15%: ``tests/test_cv_space.py``). Deviations
+parameters, 3.7G MACs; ours 28.5M and 3.68G: ``tests/test_cv_supernet.py``). Deviations
 from the released blocks: a stage's resolution and width change in a transition of its own (a 2x2
 average pool and a 1x1 projection, the released ``avg_down`` shortcut) before its first block rather
 than inside it; no squeeze-excitation, ReLU rather than SiLU. The reduced scales keep
@@ -115,6 +115,7 @@ class CVSpaceDims:
         return channels if self.block == "basic" else channels // self.expansion
 
     def attn_heads(self, channels: int) -> int:
+        """Attention heads of an Attn block in a stage of ``channels``."""
         return max(1, self.attn_width(channels) // self.head_dim) if self.head_dim else self.heads
 
     def retrained(self) -> "CVSpaceDims":
