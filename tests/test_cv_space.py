@@ -108,3 +108,13 @@ def test_macs_by_hand_for_a_tiny_all_conv_subnet():
     expected += sum(2 * 9 * c[i] ** 2 * r[i] ** 2 for i in range(4))  # two 3x3 convs per block
     expected += c[3] * 10  # classifier
     assert space.macs(cfg) == expected
+
+
+def test_retrained_dims_double_the_paper_widths_and_leave_the_reduced_scales_alone():
+    paper = dims_for("paper")
+    wide = paper.retrained()
+    assert [st.channels for st in wide.stages] == [2 * st.channels for st in paper.stages]
+    assert wide.retrain_width == 1 and wide.retrained() == wide
+    assert [st.depths for st in wide.stages] == [st.depths for st in paper.stages]
+    for scale in ("small", "tiny"):  # the reduced scales retrain at the supernet's widths
+        assert dims_for(scale).retrained() == dims_for(scale)
