@@ -27,18 +27,22 @@ class EmaHook(Hook):
         self.model, self.decay = model, decay
         self._ema: nn.Module | None = None
 
+    def _average(self) -> nn.Module:
+        """timm's EMA object, made from the model on first use."""
+        if self._ema is None:
+            self._ema = ema(self.model, self.decay)
+        return self._ema
+
     @property
     def module(self) -> nn.Module:
         """The averaged copy of the model (evaluate it in ``eval()`` mode)."""
-        if self._ema is None:
-            self._ema = ema(self.model, self.decay)
-        return self._ema.module
+        return self._average().module
 
     def before_step(self, step: int) -> None:
-        self.module  # noqa: B018 (the copy starts from the weights before the first step)
+        self._average()  # the copy starts from the weights before the first step
 
     def after_step(self, step: int, loss: float) -> None:
-        self._ema.update(self.model)
+        self._average().update(self.model)
 
     def state_dict(self) -> dict:
         return {"ema": self.module.state_dict()}

@@ -22,9 +22,10 @@ Deviations from the paper: small networks (stem + two studied layers + a linear 
 flattened features) on Fashion-MNIST instead of ResNet-20/ImageNet-scale models; the stem and classifier
 are full precision in all three networks and are not judged. The paper does not state the recipe of
 Fig. 3 / Fig. 7; ours is SGD with momentum and a cosine schedule, one epoch on all 60,000 images in the
-default profile (every network passes the accuracy gate there; the committed report gives the numbers). sa-fig4 fits the kernel alone on i.i.d. N(0, 1) samples, once per seed
-(not inside a trained supernet): the excess kurtosis of its output is checked against a Laplace's 3
-within a stated tolerance over the seeds, a check of the kernel's capacity, not of the supernet.
+default profile (every network passes the accuracy gate there; the committed report gives the numbers).
+sa-fig4 fits the kernel alone on i.i.d. N(0, 1) samples, once per seed (not inside a trained supernet):
+the excess kurtosis of its output is checked against a Laplace's 3 within a stated tolerance over the
+seeds, a check of the kernel's capacity, not of the supernet.
 
 Parts: :mod:`.run` (the config, training, the fits; cached), :mod:`.tables`, :mod:`.figures`,
 :mod:`.claims` (the evidence rules and their tolerances).
