@@ -206,3 +206,24 @@ def test_a_study_architecture_file_resumes_and_is_costed(fake_data, capsys):
     capsys.readouterr()
     assert cost_cli.main(["--arch", str(arch), "--json"]) == 0
     assert "params" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["probshift-supernet", "probshift-supernet-cnn"])
+def test_a_finished_probshift_supernet_scores_the_generators_subnet_of_every_bin(fake_data, name):
+    """ViT and CNN panels: the generator's subnet of each bin, top-1 on the test images (the measured
+    gate budget of notebook 07 comes from this report); an unfinished run reports no score."""
+    from repro.experiments.probability_shift import run as pse
+    from repro.profiles import get_profile
+
+    cfg = get_profile("smoke").probshift
+    family = "cnn" if name.endswith("cnn") else "vit"
+    n_bins = pse.bins_for(pse.space_of(cfg, family), cfg.bin_width).count
+    out = fake_data / "out"
+    assert cli.main([name, "--profile", "smoke", "--device", "cpu", "--out", str(out)]) == 0
+    result = json.loads((out / name / "result.json").read_text())
+    assert len(result["test_acc_by_bin"]) == len(result["bin_centers_mflops"]) == n_bins
+    assert all(0 <= a <= 100 for a in result["test_acc_by_bin"])
+    assert result["bin_centers_mflops"] == sorted(result["bin_centers_mflops"])
+    assert cli.main([name, "--profile", "smoke", "--device", "cpu", "--max-steps", "2", "--out",
+                     str(fake_data / "short")]) == 0
+    assert "test_acc_by_bin" not in json.loads((fake_data / "short" / name / "result.json").read_text())

@@ -371,32 +371,49 @@ def bitshift_eval(profile: Profile, options: TrainOptions, folder: Path) -> dict
 
 # ---------------------------------------------------------------- ShiftNAS, probability shift
 
-def _probshift_supernet(space: str | None) -> Callable:
+def _probshift_supernet(space: str | None, family: str = "vit") -> Callable:
     def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
         from repro.experiments.probability_shift import run as pse
+        from repro.search import generator as ag
         from repro.search import probability_shift as ps
-        from repro.supernets import vit
+        from repro.train.basic import evaluate
 
         cfg = profile.probshift if space is None else replace(profile.probshift, space=space)
-        train, val, _ = pse.datasets(cfg, profile.seed, profile.data.imagenet_root)
-        spc = pse.get_space(cfg.space)
+        train, val, test = pse.datasets(cfg, profile.seed, profile.data.imagenet_root, family=family)
+        spc = pse.space_of(cfg, family)
         bins = pse.bins_for(spc, cfg.bin_width)
         gen = pse.warm_generator(spc, bins, cfg.generator_warm_steps, profile.seed, cfg.generator_warm_lr)
         tcfg = replace(pse.train_config(cfg, "shift", profile.seed), snapshot_epochs=())
         torch.manual_seed(profile.seed)
-        net = vit.ViTSupernet(spc)
-        res = ps.train_supernet(net, spc, bins, _loader(train, cfg.batch_size, profile, shuffle=True),
+        net = pse.supernet(spc)
+        train_batches, accumulate = _loader(train, cfg.batch_size, profile, shuffle=True), accumulation(cfg.gpus)
+        res = ps.train_supernet(net, spc, bins, train_batches,
                                 _loader(val, cfg.batch_size, profile, shuffle=False), tcfg, gen,
                                 Checkpoint(folder / "checkpoint.pt"), device=options.device, stop_at=options.max_steps,
-                                metrics=folder / "metrics.jsonl", accumulate=accumulation(cfg.gpus),
+                                metrics=folder / "metrics.jsonl", accumulate=accumulate,
                                 ckpt_every=max(10, len(train) // cfg.batch_size // 10))
+        scores = {}
+        steps = cfg.epochs * (len(train_batches) // (distributed.world_size() * accumulate))
+        if len(res.losses) == steps and distributed.is_main():
+            # finished: the generator's subnet of every bin (as the paper deploys), top-1 on the test images
+            test_batches = _loader(test, 256, profile, shuffle=False, drop_last=False)
+            with torch.no_grad():
+                subnets = ag.configs(spc, gen(torch.tensor(bins.centers, device=next(gen.parameters()).device),
+                                              greedy=True))
+            accs = []
+            for sub in subnets:
+                net.set_active_subnet(sub)
+                accs.append(round(evaluate(net.eval(), test_batches)["acc"], 2))
+            scores = {"test_acc_by_bin": accs, "bin_centers_mflops": [round(c / 1e6, 3) for c in bins.centers]}
         return {"steps": len(res.losses), "final_loss": res.losses[-1] if res.losses else None,
-                "probs": res.probs[-1][1] if res.probs else None, "wall_clock_s": round(res.seconds, 2)}
+                "probs": res.probs[-1][1] if res.probs else None, "wall_clock_s": round(res.seconds, 2), **scores}
     return run
 
 
 study("probshift-supernet", "ShiftNAS-PS supernet with probability shift and the generator (Alg. 1, 2) "
       "in the profile's space")(_probshift_supernet(None))
+study("probshift-supernet-cnn", "ShiftNAS-PS supernet with probability shift in the profile's CNN space "
+      "(Fig. 4's CNN panel)")(_probshift_supernet(None, "cnn"))
 for _space in ("T", "S", "B"):
     study(f"probshift-supernet-vit-{_space.lower()}", f"ShiftNAS-PS supernet in AutoFormer's ViT-{_space} space "
           "(ImageNet)")(_probshift_supernet(_space))

@@ -37,5 +37,9 @@ Deviations from the paper (beyond the scale: Fashion-MNIST, the shrunk ViT-T, a 
   7-stage MBConv space on ImageNet, not built here, in every profile) with the ViT's AdamW settings
   (the paper's Table 3 trains its CNN with SGD, lr 0.5, weight decay 1e-5); its bins sit at the
   ViT-T split's relative position in the CNN's FLOPs range (the paper gives no CNN split).
+
+Not a deviation: no weight EMA in any profile. The paper trains "with the same recipe as DeiT", whose
+EMA AutoFormer's released ``supernet_train.py`` does not keep: it defines ``--model-ema`` but builds
+none (``model_ema = None``); the ShiftAddNAS retraining keeps DeiT's (:mod:`repro.train.ema`).
 """
 from repro.experiments.probability_shift import claims, figures, run, tables
