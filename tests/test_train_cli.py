@@ -151,6 +151,24 @@ def test_bad_settings_are_named(fake_data, capsys, monkeypatch):
     assert str(missing) in capsys.readouterr().err
 
 
+def test_a_finished_bitshift_search_reports_the_supernets_accuracy_per_epoch(fake_data):
+    """One history row per search epoch, through DOTS's four stages in order (the measured search-supernet
+    budget of notebook 06 is read from this report)."""
+    from repro.profiles import get_profile
+    from repro.search import dots
+
+    c = get_profile("smoke").bitshift
+    out = fake_data / "out"
+    assert cli.main(["bitshift-search", "--profile", "smoke", "--device", "cpu", "--out", str(out)]) == 0
+    result = json.loads((out / "bitshift-search" / "result.json").read_text())
+    history = result["history"]
+    assert [row["epoch"] for row in history] == list(range(1, result["epochs"] + 1))
+    assert len(history) == c.warmup_epochs + c.op_epochs + c.retrain_epochs + c.topo_epochs
+    assert [row["phase"] for row in history] == [dots.WARMUP] * c.warmup_epochs + [dots.OPERATION] * c.op_epochs + [
+        dots.RETRAIN] * c.retrain_epochs + [dots.TOPOLOGY] * c.topo_epochs
+    assert all(0 <= row["test_acc"] <= 100 and row["alpha_moved"] >= 0 for row in history)
+
+
 @pytest.mark.parametrize("name", ["shiftaddnas-cv-retrain", "probshift-supernet"])
 def test_two_processes_under_torchrun_on_gloo(fake_data, name):
     """A study on the engine (a retraining; the probability-shift supernet with its generator warm-up and

@@ -343,7 +343,8 @@ def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> di
         cifar = _genotype_scale(profile)
         write_arch(folder / "genotype.json", "darts-genotype", res.genotype, **({"scale": cifar} if cifar else {}),
                    study=folder.name, finished=options.max_steps is None)
-    return {"genotype": asdict(res.genotype), "epochs": len(res.history), "wall_clock_s": round(res.seconds, 2)}
+    return {"genotype": asdict(res.genotype), "epochs": len(res.history), "history": res.history,
+            "wall_clock_s": round(res.seconds, 2)}
 
 
 @study("bitshift-eval", "ShiftNAS bit-shift: the searched cell (--arch, else bitshift-search's genotype) "
