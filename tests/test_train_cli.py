@@ -151,22 +151,30 @@ def test_bad_settings_are_named(fake_data, capsys, monkeypatch):
     assert str(missing) in capsys.readouterr().err
 
 
-def test_a_finished_bitshift_search_reports_the_supernets_accuracy_per_epoch(fake_data):
-    """One history row per search epoch, through DOTS's four stages in order (the measured search-supernet
-    budget of notebook 06 is read from this report)."""
+@pytest.mark.parametrize("name", ["bitshift-search", "bitshift-search-darts"])
+def test_a_finished_bitshift_search_reports_the_supernets_accuracy_per_epoch(fake_data, name):
+    """One history row per search epoch, through DOTS's four stages in order, or DARTS's one bi-level stage
+    as long (the measured search-supernet budget and the DARTS collapse of notebook 06 are read from this
+    report), and the genotype's skip connections in the normal cell."""
     from repro.profiles import get_profile
-    from repro.search import dots
+    from repro.search import darts, dots
+    from repro.spaces.arch_files import read_arch
 
     c = get_profile("smoke").bitshift
     out = fake_data / "out"
-    assert cli.main(["bitshift-search", "--profile", "smoke", "--device", "cpu", "--out", str(out)]) == 0
-    result = json.loads((out / "bitshift-search" / "result.json").read_text())
+    assert cli.main([name, "--profile", "smoke", "--device", "cpu", "--out", str(out)]) == 0
+    result = json.loads((out / name / "result.json").read_text())
     history = result["history"]
     assert [row["epoch"] for row in history] == list(range(1, result["epochs"] + 1))
-    assert len(history) == c.warmup_epochs + c.op_epochs + c.retrain_epochs + c.topo_epochs
-    assert [row["phase"] for row in history] == [dots.WARMUP] * c.warmup_epochs + [dots.OPERATION] * c.op_epochs + [
-        dots.RETRAIN] * c.retrain_epochs + [dots.TOPOLOGY] * c.topo_epochs
+    epochs = (c.warmup_epochs, c.op_epochs, c.retrain_epochs, c.topo_epochs)
+    assert len(history) == sum(epochs)
+    phases = ([p for p, n in zip((dots.WARMUP, dots.OPERATION, dots.RETRAIN, dots.TOPOLOGY), epochs) for _ in range(n)]
+              if name == "bitshift-search" else [darts.BILEVEL] * sum(epochs))
+    assert [row["phase"] for row in history] == phases
     assert all(0 <= row["test_acc"] <= 100 and row["alpha_moved"] >= 0 for row in history)
+    genotype = read_arch(out / name / "genotype.json", kind="darts-genotype").config
+    assert result["skip_connect_normal"] == genotype.count("skip_connect") == sum(
+        op == "skip_connect" for op, _ in result["genotype"]["normal"])
 
 
 @pytest.mark.parametrize("name", ["shiftaddnas-cv-retrain", "probshift-supernet"])

@@ -328,23 +328,33 @@ def _genotype_scale(profile: Profile) -> str | None:
     return profile.bitshift.dataset if profile.bitshift.dataset != "fashion_mnist" else None
 
 
-@study("bitshift-search", "ShiftNAS bit-shift cell search, DOTS's four stages (Sec. 4; CIFAR-10/100 at paper scale)")
-def bitshift_search(profile: Profile, options: TrainOptions, folder: Path) -> dict:
-    from repro.experiments.bitshift import run as bitshift
-    from repro.search import dots
+def _bitshift_search(strategy: str) -> Callable:
+    """The DOTS search of ShiftNAS (``"dots"``) or the plain DARTS baseline (``"darts"``, one bi-level stage
+    as long as all four DOTS stages: lengthen it with ``--set bitshift.topo_epochs=N`` to look for the
+    skip-connection collapse of Sec. 5.4)."""
+    def run(profile: Profile, options: TrainOptions, folder: Path) -> dict:
+        from repro.experiments.bitshift import run as bitshift
+        from repro.search import darts, dots
+        from repro.spaces.arch_files import write_arch
 
-    train, test = _bitshift_data(profile)
-    scfg = bitshift.search_config(bitshift.BitshiftStudy.from_profile(profile), train, profile.seed)
-    res = dots.search(scfg, bitshift.search_data(train, test), Checkpoint(folder / "checkpoint.pt"),
-                      device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
-    from repro.spaces.arch_files import write_arch
+        train, test = _bitshift_data(profile)
+        scfg = bitshift.search_config(bitshift.BitshiftStudy.from_profile(profile), train, profile.seed)
+        search = dots.search if strategy == "dots" else darts.search
+        res = search(scfg, bitshift.search_data(train, test), Checkpoint(folder / "checkpoint.pt"),
+                     device=options.device, stop_at=options.max_steps, metrics=folder / "metrics.jsonl")
+        if distributed.is_main():
+            cifar = _genotype_scale(profile)
+            write_arch(folder / "genotype.json", "darts-genotype", res.genotype, **({"scale": cifar} if cifar else {}),
+                       study=folder.name, finished=options.max_steps is None)
+        return {"genotype": asdict(res.genotype), "skip_connect_normal": res.genotype.count("skip_connect"),
+                "epochs": len(res.history), "history": res.history, "wall_clock_s": round(res.seconds, 2)}
+    return run
 
-    if distributed.is_main():
-        cifar = _genotype_scale(profile)
-        write_arch(folder / "genotype.json", "darts-genotype", res.genotype, **({"scale": cifar} if cifar else {}),
-                   study=folder.name, finished=options.max_steps is None)
-    return {"genotype": asdict(res.genotype), "epochs": len(res.history), "history": res.history,
-            "wall_clock_s": round(res.seconds, 2)}
+
+study("bitshift-search", "ShiftNAS bit-shift cell search, DOTS's four stages (Sec. 4; CIFAR-10/100 at paper "
+      "scale)")(_bitshift_search("dots"))
+study("bitshift-search-darts", "the DARTS baseline in the same bit-shift space, as long as the four DOTS stages "
+      "(Sec. 5.4's skip-connection collapse)")(_bitshift_search("darts"))
 
 
 @study("bitshift-eval", "ShiftNAS bit-shift: the searched cell (--arch, else bitshift-search's genotype) "
