@@ -187,7 +187,7 @@ def test_warm_started_sort_equals_a_sort_from_scratch_across_steps():
     x = torch.randn(2, 6, 5, 5)
     for _ in range(3):
         fresh = copy.deepcopy(layer.pool.transform)
-        assert fresh._order_hint is None and fresh._perm2_hint is None
+        assert fresh._order_hint is None
         pool = layer.pool.weights["pool"]
         ref_pool = pool.detach().clone().requires_grad_()
         out, ref = layer.pool.transform._compute(pool), fresh._compute(ref_pool)
@@ -235,10 +235,10 @@ def _native_or_skip():
 
 
 @pytest.mark.parametrize("n, segments", [(64, 200), (576, 200), (1000, 7), (9216, 200)])
-def test_native_kernel_and_kl_equal_the_pytorch_path_across_warm_started_steps(monkeypatch, n, segments):
+def test_native_kernel_and_kl_equal_the_pytorch_path_across_steps(monkeypatch, n, segments):
     """csrc/sharing.cpp computes T(pool), both KL terms and their gradients (pool and alphas) as the PyTorch
-    path does, in float64 to the last bits, over three steps whose sorts start from the previous order
-    (n not a multiple of d, and fewer weights than segments, included)."""
+    path does, in float64 to the last bits, over three optimiser-like steps (n not a multiple of d, and fewer
+    weights than segments, included)."""
     _native_or_skip()
     torch.manual_seed(n)
     base, g = torch.randn(n, dtype=torch.float64), torch.randn(n, dtype=torch.float64)
@@ -261,10 +261,29 @@ def test_native_kernel_and_kl_equal_the_pytorch_path_across_warm_started_steps(m
             with torch.no_grad():
                 w.add_(dw)
                 kernel.alpha.add_(da)
-        assert (kernel._perm2_hint is not None) == (backend == "native")
     for ours, ref in zip(runs["native"], runs["torch"]):
         for a, b in zip(ours, ref):
             torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_radix_sort_orders_every_sign_and_magnitude(monkeypatch, dtype):
+    """The native sorts are radix sorts of the floats' bit patterns: weights of both signs over 30 orders of
+    magnitude, zeros of both signs and a weight equal to its neighbour's bits must come out as torch.sort's."""
+    _native_or_skip()
+    torch.manual_seed(7)
+    n = 5000
+    w = torch.randn(n, dtype=torch.float64) * torch.logspace(-15, 15, n, dtype=torch.float64)[torch.randperm(n)]
+    w[:4] = torch.tensor([0.0, -0.0, 1.5, -1.5])
+    w = w.to(dtype)
+    kernel = TransformationKernel(1)  # alpha = 1: T(pool) is the pool, its sorted copy torch.sort's
+    monkeypatch.setenv("REPRO_SHARING_BACKEND", "native")
+    t, _ = kernel.to(dtype).with_kl(torch.nn.Parameter(w.clone()))
+    assert torch.equal(t.detach(), w)
+    from repro.ops import native
+
+    v = native.load("sharing").forward(w, torch.ones(1, dtype=dtype), 3)[5]
+    assert torch.equal(v, torch.sort(w).values)
 
 
 def test_native_sharing_gradcheck_and_backend_switch(monkeypatch):
@@ -275,10 +294,10 @@ def test_native_sharing_gradcheck_and_backend_switch(monkeypatch):
     torch.manual_seed(3)
     w = torch.randn(48, dtype=torch.float64, requires_grad=True)
     alpha = torch.empty(5, dtype=torch.float64).uniform_(0.6, 1.5).requires_grad_()
-    g, none = torch.randn(48, dtype=torch.float64), torch.empty(0, dtype=torch.int64)
+    g = torch.randn(48, dtype=torch.float64)
 
     def f(w, alpha):
-        t, kl_gauss, kl_laplace, _, _ = ws._NativeSharing.apply(w, alpha, none, none, ws.vasicek_spacing(48))
+        t, kl_gauss, kl_laplace = ws._NativeSharing.apply(w, alpha, ws.vasicek_spacing(48))
         return (t * g).sum() + 0.3 * kl_gauss + 0.9 * kl_laplace
     assert torch.autograd.gradcheck(f, (w, alpha), eps=1e-7, atol=1e-6)
     monkeypatch.setenv("REPRO_SHARING_BACKEND", "torch")

@@ -48,8 +48,9 @@ Ablation baselines: ``sharing="naive"`` (one pool used as is by all views: no ke
 ``sharing="none"`` (separate weights per candidate).
 
 Speed: on CPU a pool's ``T(pool)`` and both KL terms of the paper kernel run in one native call with its
-analytic backward (``csrc/sharing.cpp``, :class:`_NativeSharing`; warm-started sorts), the same arithmetic
-as the PyTorch path, which stays the reference (tests) and the fallback (no compiler, CUDA tensors);
+analytic backward (``csrc/sharing.cpp``, :class:`_NativeSharing`; two radix sorts, linear in the pool size),
+the same arithmetic as the PyTorch path, which stays the reference (tests) and the fallback (no compiler,
+CUDA tensors);
 ``REPRO_SHARING_BACKEND=torch|native`` forces one (:func:`backend`).
 """
 from __future__ import annotations
@@ -137,27 +138,25 @@ def excess_kurtosis(w: torch.Tensor) -> float:
 
 
 class _NativeSharing(torch.autograd.Function):
-    """``(T(w), KL_N(w), KL_Lp(T(w)))`` of the paper kernel in one native call, with its analytic backward;
-    also returns the two permutations (the next call's warm start)."""
+    """``(T(w), KL_N(w), KL_Lp(T(w)))`` of the paper kernel in one native call (two radix sorts), with its
+    analytic backward."""
 
     @staticmethod
-    def forward(ctx, w, alpha, hint_order, hint_perm2, m):
-        t, kl_gauss, kl_laplace, order, perm2, v, u = native.load("sharing").forward(
-            w.detach(), alpha.detach(), hint_order, hint_perm2, m)
+    def forward(ctx, w, alpha, m):
+        t, kl_gauss, kl_laplace, order, perm2, v, u = native.load("sharing").forward(w.detach(), alpha.detach(), m)
         ctx.save_for_backward(alpha, order, perm2, v, u)
         ctx.m, ctx.shape = m, w.shape
-        ctx.mark_non_differentiable(order, perm2)
         ctx.set_materialize_grads(False)
-        return t, kl_gauss, kl_laplace, order, perm2
+        return t, kl_gauss, kl_laplace
 
     @staticmethod
-    def backward(ctx, g_t, g_gauss, g_laplace, _order, _perm2):
+    def backward(ctx, g_t, g_gauss, g_laplace):
         alpha, order, perm2, v, u = ctx.saved_tensors
         g_t = torch.empty(0, dtype=v.dtype) if g_t is None else g_t
         grad_w, grad_alpha = native.load("sharing").backward(
             g_t, 0.0 if g_gauss is None else float(g_gauss), 0.0 if g_laplace is None else float(g_laplace),
             alpha, order, perm2, v, u, ctx.m)
-        return grad_w.view(ctx.shape), grad_alpha, None, None, None
+        return grad_w.view(ctx.shape), grad_alpha, None
 
 
 class TransformationKernel(nn.Module):
@@ -177,8 +176,7 @@ class TransformationKernel(nn.Module):
         self.num_segments = num_segments
         self.alpha = nn.Parameter(torch.ones(num_segments))
         self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
-        self._order_hint: torch.Tensor | None = None  # the last sort's permutation (see _sort)
-        self._perm2_hint: torch.Tensor | None = None  # the native path's permutation of the scaled values
+        self._order_hint: torch.Tensor | None = None  # the PyTorch path's last sort's permutation (see _sort)
 
     def segment_of_rank(self, n: int, device: torch.device | None = None) -> torch.Tensor:
         """Segment index of each rank ``0..n-1``: ``floor(rank * d / n)`` (segments of ``s = n / d`` weights)."""
@@ -207,7 +205,7 @@ class TransformationKernel(nn.Module):
         self._cache = None
 
     def __getstate__(self) -> dict:  # copies and pickles carry no step state
-        return {**self.__dict__, "_cache": None, "_order_hint": None, "_perm2_hint": None}
+        return {**self.__dict__, "_cache": None, "_order_hint": None}
 
     def _native(self, w: torch.Tensor) -> bool:
         return w.device.type == "cpu" and w.dtype in (torch.float32, torch.float64) and backend() == "native"
@@ -217,11 +215,7 @@ class TransformationKernel(nn.Module):
         if not self._native(w):
             t, pool_sorted, t_sorted = self._compute(w)
             return t, gaussian_kl(pool_sorted, presorted=True) + laplace_kl(t_sorted, presorted=True)
-        n = w.numel()
-        hints = [h if h is not None and h.numel() == n else torch.empty(0, dtype=torch.int64)
-                 for h in (self._order_hint, self._perm2_hint)]
-        t, kl_gauss, kl_laplace, order, perm2 = _NativeSharing.apply(w, self.alpha, *hints, vasicek_spacing(n))
-        self._order_hint, self._perm2_hint = order, perm2
+        t, kl_gauss, kl_laplace = _NativeSharing.apply(w, self.alpha, vasicek_spacing(w.numel()))
         return t, kl_gauss + kl_laplace
 
     def with_kl(self, w: nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
