@@ -21,9 +21,11 @@ search on its two halves) and bs-table4's L2R mechanism check (``drift_*``, :fun
 Deviations: the accuracy gates are read on each budget's test subset (the full 10,000 images in the paper
 profile, and for the L2R mechanism in every profile but smoke), the data subsets are the same for every seed
 (only the search and training seeds change), and at the default budget the searches' and evaluation
-trainings' inputs stay pooled to 7x7: one bi-level search step at C = 4 takes about 1.4 s at 7x7, 5 s at
-14x14 and 8 s at 28x28 on one thread (measured), so 28x28 would put the default run about 6x over its
-budget, and evaluation trainings that pass the accuracy gate (:data:`claims.EVAL_BUDGET`) would take about
+trainings' inputs stay pooled to 7x7. One bi-level search step at C = 4 takes about 1.4-1.7 s at 7x7 and
+at 14x14 alike (one thread, measured 2026-12-04: the cell's many small operations, not the pixels, set the
+cost), so the budget is the number of steps: search supernets that pass the accuracy gate need 14x14
+inputs, 10,000 images and 10 epochs, about 20 min per search and five searches per seed
+(:data:`claims.SEARCH_BUDGET`), and evaluation trainings that pass it (:data:`claims.EVAL_BUDGET`) about
 30 min per seed. The L2R mechanism check alone runs at a budget that passes the gate (14x14, 10,000 images,
 5 epochs: about 70 s per training at one thread).
 """

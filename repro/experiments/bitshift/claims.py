@@ -24,8 +24,24 @@ def _gate(name: str, *groups: list[float]) -> evidence.Gate:
 #: 8 cell networks and 2 ResNet-20s at the evaluation budget (and 2 for the L2R mechanism at its own).
 EVAL_BUDGET = ("budget that would pass the accuracy gate for the evaluation networks (measured): 14x14 inputs, "
                "10,000 training images, 3 epochs per cell network (about 3 min each at one thread; ResNet-20: "
-               "5 epochs), i.e. about 30 min of evaluation trainings per seed; the search supernets' gate has no "
-               "measured budget")
+               "5 epochs), i.e. about 30 min of evaluation trainings per seed")
+
+#: What passes the gate of the search supernets (bs-fig3, bs-fig4), measured on this machine at one thread
+#: (2026-12-04, three jobs on two cores) with ``python -m repro train bitshift-search`` (and
+#: ``bitshift-search-darts``) ``--set bitshift.image_size=14 --set bitshift.train_subset=10000
+#: --set bitshift.test_subset=0``, seed 0, the supernet's test accuracy after its last epoch (``history``):
+#: ShiftNAS 82.5% after the profile's 5 epochs (stages 1/1/1/2, 559 s), 84.1% after 10 (2/2/2/4, 1,182 s);
+#: DARTS 82.6% after 5 (592 s). A bi-level step costs about the same at 7x7 and 14x14 (1.4-1.7 s at C = 4).
+SEARCH_BUDGET = ("budget that would pass the accuracy gate for the search supernets (measured, seed 0): 14x14 "
+                 "inputs, 10,000 training images, 10 epochs (the ShiftNAS supernet 84.1%; 82.5% after 5, DARTS "
+                 "82.6% after 5), about 20 min per search at one thread; notebook 06 runs five searches per seed")
+
+#: The DARTS strategy run longer on the default profile's search data (7x7, 800 training images), seeds 0-2,
+#: ``python -m repro train bitshift-search-darts --set seed=S --set bitshift.topo_epochs=N`` (N = 2, 13, 61):
+#: skip connections in the normal cell after 5 / 16 / 64 epochs (30 / 96 / 384 steps).
+DARTS_LONGER = ("DARTS run longer (default search data, seeds 0-2): normal-cell skip connections 0/0/0 after 5 "
+                "epochs (30 steps), 1/1/0 after 16 (96 steps), 1/0/0 after 64 (384 steps): no collapse within "
+                "384 steps (the paper's search: about 13.7k)")
 
 
 def _budget(r: BitshiftRun) -> str:
@@ -156,10 +172,11 @@ def verdicts(r: BitshiftRun, counted: pd.DataFrame) -> dict[str, dict]:
                                  f"accuracy DARTS {fmt(supernet['DARTS'])}%, ShiftNAS {fmt(supernet[True])}%; "
                                  f"largest alpha change from its initialisation DARTS {fmt2(moved['DARTS'])}, "
                                  f"ShiftNAS {fmt2(moved['ShiftNAS'])}; "
-                                 f"DARTS searched {r.search_cfg.epochs} epochs", evidence=fig3,
+                                 f"DARTS searched {r.search_cfg.epochs} epochs; {DARTS_LONGER}; {SEARCH_BUDGET}",
+                        evidence=fig3,
                         skips_darts=mean(skips["DARTS"]), skips_shiftnas=mean(skips["ShiftNAS"])),
         "bs-fig4": dict(measured=f"final supernet test accuracy over {n} seeds: LRR on {fmt(supernet[True])}%, "
-                                 f"off {fmt(supernet[False])}%", evidence=fig4,
+                                 f"off {fmt(supernet[False])}%; {SEARCH_BUDGET}", evidence=fig4,
                         lrr_on=mean(supernet[True]), lrr_off=mean(supernet[False])),
         "bs-table5": dict(measured="the paper's CIFAR-10 genotype drawn beside our searched cell",
                           evidence=evidence.not_applicable("a genotype (diagram and reported table)")),
