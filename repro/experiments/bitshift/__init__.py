@@ -23,7 +23,7 @@ profile, and for the L2R mechanism in every profile but smoke), the data subsets
 (only the search and training seeds change), and at the default budget the searches' and evaluation
 trainings' inputs stay pooled to 7x7. One bi-level search step at C = 4 takes about 1.4-1.7 s at 7x7 and
 at 14x14 alike (one thread, measured 2026-12-04: the cell's many small operations, not the pixels, set the
-cost), so the budget is the number of steps: search supernets that pass the accuracy gate need 14x14
+cost), so the budget is the number of steps: search supernets reach the accuracy gate's edge with 14x14
 inputs, 10,000 images and 10 epochs, about 20 min per search and five searches per seed
 (:data:`claims.SEARCH_BUDGET`), and evaluation trainings that pass it (:data:`claims.EVAL_BUDGET`) about
 30 min per seed. The L2R mechanism check alone runs at a budget that passes the gate (14x14, 10,000 images,
