@@ -269,7 +269,7 @@ def test_native_kernel_and_kl_equal_the_pytorch_path_across_steps(monkeypatch, n
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_native_radix_sort_orders_every_sign_and_magnitude(monkeypatch, dtype):
     """The native sorts are radix sorts of the floats' bit patterns: weights of both signs over 30 orders of
-    magnitude, zeros of both signs and a weight equal to its neighbour's bits must come out as torch.sort's."""
+    magnitude, zeros of both signs and a pair of opposite weights (+-1.5) must come out as torch.sort's."""
     _native_or_skip()
     torch.manual_seed(7)
     n = 5000
